@@ -1,0 +1,41 @@
+# pg_qstash: PGXS build.  Warnings as errors come from CI (PG_CFLAGS=-Werror).
+
+EXTENSION = qstash
+MODULE_big = qstash
+OBJS = \
+	src/qstash.o \
+	src/http.o \
+	src/json.o \
+	src/ratelimit.o \
+	src/errors.o \
+	src/options.o \
+	src/catalog.o \
+	src/request.o \
+	src/rows.o \
+	src/functions.o \
+	src/fdw.o
+
+DATA = sql/qstash--0.1.0.sql
+PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
+
+# Regression tests run against the bundled mock API: the launcher starts a
+# fresh mock on 127.0.0.1 for each test file and hands its address to psql.
+REGRESS = options users errors
+REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
+
+PKG_CONFIG ?= pkg-config
+PG_CPPFLAGS = -I$(srcdir)/src $(shell $(PKG_CONFIG) --cflags libcurl json-c) \
+	-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers
+SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl json-c)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: format
+format:
+	clang-format -i src/*.c src/*.h
+.PHONY: print-regress
+print-regress:
+	@echo $(REGRESS)

@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ *
+ * functions.c
+ *		The set-returning SQL functions.  Each is a thin shell: resolve the
+ *		server, fetch through request.c, map through rows.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "catalog.h"
+#include "options.h"
+#include "qstash.h"
+#include "request.h"
+#include "rows.h"
+
+/* The server argument, or qstash.server when it is NULL. */
+static QsConn *
+server_arg(FunctionCallInfo fcinfo, int argno)
+{
+	const char *name;
+
+	if (argno < PG_NARGS() && !PG_ARGISNULL(argno))
+		name = NameStr(*PG_GETARG_NAME(argno));
+	else
+		name = qs_guc_server;
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no server given and qstash.server is empty"),
+				 errhint("Pass a server name or SET qstash.server.")));
+	return qs_conn_by_name(name);
+}
+
+/*
+ * Set up materialize mode.  A function with one output column has a scalar
+ * result type, which InitMaterializedSRF() does not take: describe its
+ * single column ourselves, named after the endpoint's column.
+ */
+static void
+init_result(FunctionCallInfo fcinfo, const QsEndpoint *ep)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			rettype;
+	TupleDesc	tupdesc;
+	MemoryContext old;
+
+	if (get_call_result_type(fcinfo, &rettype, &tupdesc) == TYPEFUNC_COMPOSITE)
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		return;
+	}
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTemplateTupleDesc(1);
+	TupleDescInitEntry(tupdesc, 1, ep->columns[0].name, rettype, -1, 0);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setDesc = tupdesc;
+	rsinfo->setResult = tuplestore_begin_heap(
+		(rsinfo->allowedModes & SFRM_Materialize_Random) != 0, false, work_mem);
+	MemoryContextSwitchTo(old);
+}
+
+/* Fetch the list path of an endpoint and return its rows. */
+static void
+return_endpoint(FunctionCallInfo fcinfo, const char *epname, QsConn *conn,
+				const char *funcname)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const QsEndpoint *ep = qs_endpoint_lookup(epname);
+	QsJson	   *doc;
+	QsMapper   *mapper;
+
+	Assert(ep != NULL);
+	init_result(fcinfo, ep);
+	doc = qs_fetch(conn, ep->api, ep->path, false, NULL);
+	mapper = qs_mapper_create(ep, rsinfo->setDesc, conn->reveal_secrets, funcname);
+	qs_mapper_put(mapper, doc, NULL, rsinfo->setResult);
+}
+
+PG_FUNCTION_INFO_V1(qstash_users);
+Datum
+qstash_users(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "users", server_arg(fcinfo, 0), "function qstash_users()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_ipv4);
+Datum
+qstash_ipv4(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "ipv4", server_arg(fcinfo, 0), "function qstash_ipv4()");
+	return (Datum) 0;
+}

@@ -1,0 +1,430 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *		The HTTP client: libcurl multi interface driven from our own wait
+ *		loop, so that query cancel and statement_timeout are honoured
+ *		promptly and PostgreSQL raises its own error for them.
+ *
+ * Rules kept here:
+ * - libcurl callbacks never raise a PostgreSQL error; they record and
+ *   return.  Their buffers grow with MCXT_ALLOC_NO_OOM allocations.
+ * - The only error raised while libcurl objects are live is an interrupt
+ *   (CHECK_FOR_INTERRUPTS), inside PG_TRY, and PG_FINALLY detaches the
+ *   handle and frees the header list before it propagates.
+ * - The easy and multi handles are kept for the life of the backend, so
+ *   the connection to the API is reused (keep-alive).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/memutils.h"
+
+#include "http.h"
+#include "qstash.h"
+
+static CURLM *qs_multi = NULL;
+static CURL *qs_easy = NULL;
+static bool qs_curl_ready = false;
+
+/* A receive buffer that never raises an error while it grows. */
+typedef struct QsBuffer
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	size_t		max;
+	bool		overflow;
+	bool		oom;
+} QsBuffer;
+
+static bool
+buffer_append(QsBuffer *buf, const char *src, size_t n)
+{
+	if (buf->len + n > buf->max)
+	{
+		buf->overflow = true;
+		return false;
+	}
+	if (buf->len + n + 1 > buf->cap)
+	{
+		size_t		newcap = Max(buf->cap * 2, buf->len + n + 1);
+		char	   *newdata;
+
+		newcap = Max(newcap, 1024);
+		newdata = MemoryContextAllocExtended(CurrentMemoryContext, newcap,
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		if (newdata == NULL)
+		{
+			buf->oom = true;
+			return false;
+		}
+		if (buf->len > 0)
+			memcpy(newdata, buf->data, buf->len);
+		if (buf->data)
+			pfree(buf->data);
+		buf->data = newdata;
+		buf->cap = newcap;
+	}
+	memcpy(buf->data + buf->len, src, n);
+	buf->len += n;
+	buf->data[buf->len] = '\0';
+	return true;
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	size_t		n = size * nmemb;
+
+	if (!buffer_append((QsBuffer *) userdata, ptr, n))
+		return 0;				/* makes libcurl stop with CURLE_WRITE_ERROR */
+	return n;
+}
+
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	QsBuffer   *buf = (QsBuffer *) userdata;
+	size_t		n = size * nmemb;
+
+	/* a status line starts a new header block: keep only the last one */
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		buf->len = 0;
+	if (!buffer_append(buf, ptr, n))
+		return 0;
+	return n;
+}
+
+void
+qs_http_init(void)
+{
+	if (qs_curl_ready)
+		return;
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not initialize libcurl")));
+	qs_curl_ready = true;
+}
+
+const char *
+qs_http_transport_name(QsTransport t)
+{
+	switch (t)
+	{
+		case QS_TRANSPORT_OK:
+			return "ok";
+		case QS_TRANSPORT_CONNECT:
+			return "connection failure";
+		case QS_TRANSPORT_TLS:
+			return "TLS failure";
+		case QS_TRANSPORT_TIMEOUT:
+			return "timeout";
+		case QS_TRANSPORT_TOO_LARGE:
+			return "response too large";
+		case QS_TRANSPORT_NO_MEMORY:
+			return "out of memory";
+		case QS_TRANSPORT_OTHER:
+			return "transfer failure";
+	}
+	return "transfer failure";
+}
+
+static QsTransport
+classify_curl(CURLcode rc, const QsBuffer *body, const QsBuffer *hdrs)
+{
+	if (body->overflow)
+		return QS_TRANSPORT_TOO_LARGE;
+	if (body->oom || hdrs->oom || hdrs->overflow)
+		return body->oom || hdrs->oom ? QS_TRANSPORT_NO_MEMORY : QS_TRANSPORT_OTHER;
+	switch (rc)
+	{
+		case CURLE_OK:
+			return QS_TRANSPORT_OK;
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_COULDNT_CONNECT:
+			return QS_TRANSPORT_CONNECT;
+		case CURLE_OPERATION_TIMEDOUT:
+			return QS_TRANSPORT_TIMEOUT;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+		case CURLE_SSL_ENGINE_NOTFOUND:
+		case CURLE_SSL_ENGINE_SETFAILED:
+		case CURLE_USE_SSL_FAILED:
+			return QS_TRANSPORT_TLS;
+		case CURLE_FILESIZE_EXCEEDED:
+			return QS_TRANSPORT_TOO_LARGE;
+		case CURLE_OUT_OF_MEMORY:
+			return QS_TRANSPORT_NO_MEMORY;
+		default:
+			return QS_TRANSPORT_OTHER;
+	}
+}
+
+/*
+ * libcurl's messages carry measured times ("... after 12 ms: ..."); drop
+ * them so that the same failure always reads the same.
+ */
+static void
+strip_timing(char *msg)
+{
+	char	   *p = strstr(msg, " after ");
+	char	   *q;
+
+	if (p == NULL)
+		return;
+	q = p + 7;
+	while (*q >= '0' && *q <= '9')
+		q++;
+	if (q > p + 7 && strncmp(q, " ms", 3) == 0)
+		memmove(p, q + 3, strlen(q + 3) + 1);
+}
+
+#define SETOPT(opt, val) \
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(qs_easy, opt, val); \
+	} while (0)
+
+/*
+ * Perform one GET.  Fills *resp; see http.h for the error contract.
+ */
+void
+qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
+{
+	QsBuffer	body = {0};
+	QsBuffer	hdrs = {0};
+	char		errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *volatile slist = NULL;
+	volatile bool attached = false;
+	CURLcode	rc = CURLE_OK;
+	volatile CURLcode result = CURLE_OK;
+	double		connect_secs = 0.0;
+	instr_time	start,
+				duration;
+
+	memset(resp, 0, sizeof(*resp));
+	body.max = req->max_bytes;
+	hdrs.max = 1024 * 1024;		/* headers are small; 1 MB is absurd already */
+	errbuf[0] = '\0';
+
+	if (qs_multi == NULL)
+		qs_multi = curl_multi_init();
+	if (qs_easy == NULL)
+		qs_easy = curl_easy_init();
+	if (qs_multi == NULL || qs_easy == NULL)
+	{
+		resp->transport = QS_TRANSPORT_NO_MEMORY;
+		strlcpy(resp->errmsg, "could not create a libcurl handle", sizeof(resp->errmsg));
+		return;
+	}
+	curl_easy_reset(qs_easy);
+
+	/* header list: Accept always, Authorization only for Bearer */
+	{
+		struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
+
+		if (l != NULL && req->bearer != NULL)
+		{
+			char	   *h = psprintf("Authorization: Bearer %s", req->bearer);
+			struct curl_slist *l2 = curl_slist_append(l, h);
+
+			/* scrub our copy of the token before giving the memory back */
+			explicit_bzero(h, strlen(h));
+			pfree(h);
+			if (l2 == NULL)
+			{
+				curl_slist_free_all(l);
+				l = NULL;
+			}
+		}
+		if (l == NULL)
+		{
+			resp->transport = QS_TRANSPORT_NO_MEMORY;
+			strlcpy(resp->errmsg, "could not build request headers", sizeof(resp->errmsg));
+			return;
+		}
+		slist = l;
+	}
+
+	SETOPT(CURLOPT_URL, req->url);
+	SETOPT(CURLOPT_HTTPGET, 1L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file && req->ca_file[0] != '\0')
+		SETOPT(CURLOPT_CAINFO, req->ca_file);
+	SETOPT(CURLOPT_USERAGENT, QSTASH_USER_AGENT);
+	SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_bytes);
+	SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(CURLOPT_TCP_NODELAY, 1L);
+	SETOPT(CURLOPT_HTTPHEADER, slist);
+	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(CURLOPT_WRITEDATA, &body);
+	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(CURLOPT_HEADERDATA, &hdrs);
+	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+	if (req->username != NULL)
+	{
+		SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+		SETOPT(CURLOPT_USERNAME, req->username);
+		SETOPT(CURLOPT_PASSWORD, req->password ? req->password : "");
+	}
+	if (rc != CURLE_OK)
+	{
+		curl_slist_free_all(slist);
+		resp->transport = QS_TRANSPORT_OTHER;
+		snprintf(resp->errmsg, sizeof(resp->errmsg),
+				 "could not configure the request: %s", curl_easy_strerror(rc));
+		return;
+	}
+
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		int			running = 1;
+		CURLMcode	mc;
+
+		mc = curl_multi_add_handle(qs_multi, qs_easy);
+		if (mc == CURLM_OK)
+			attached = true;
+
+		while (mc == CURLM_OK)
+		{
+			int			numfds;
+
+			mc = curl_multi_perform(qs_multi, &running);
+			if (mc != CURLM_OK || running == 0)
+				break;
+
+			/*
+			 * Sleep until a socket is ready or 100 ms pass.  A signal (cancel,
+			 * statement_timeout) interrupts the poll, so the check below runs
+			 * at once.
+			 */
+			mc = curl_multi_wait(qs_multi, NULL, 0, 100, &numfds);
+			CHECK_FOR_INTERRUPTS();
+		}
+
+		if (mc != CURLM_OK)
+		{
+			result = CURLE_FAILED_INIT;
+			snprintf(errbuf, sizeof(errbuf), "%s", curl_multi_strerror(mc));
+		}
+		else
+		{
+			CURLMsg    *msg;
+			int			left;
+
+			result = CURLE_GOT_NOTHING;
+			while ((msg = curl_multi_info_read(qs_multi, &left)) != NULL)
+			{
+				if (msg->msg == CURLMSG_DONE && msg->easy_handle == qs_easy)
+					result = msg->data.result;
+			}
+		}
+		curl_easy_getinfo(qs_easy, CURLINFO_RESPONSE_CODE, &resp->status);
+		curl_easy_getinfo(qs_easy, CURLINFO_NUM_CONNECTS, &resp->new_connections);
+		curl_easy_getinfo(qs_easy, CURLINFO_CONNECT_TIME, &connect_secs);
+	}
+	PG_FINALLY();
+	{
+		if (attached)
+			curl_multi_remove_handle(qs_multi, qs_easy);
+		/* the handle keeps pointers into our stack frame: drop them */
+		curl_easy_setopt(qs_easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(qs_easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(qs_easy, CURLOPT_WRITEDATA, NULL);
+		curl_easy_setopt(qs_easy, CURLOPT_HEADERDATA, NULL);
+		curl_slist_free_all(slist);
+		slist = NULL;
+	}
+	PG_END_TRY();
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	resp->elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+
+	resp->transport = classify_curl(result, &body, &hdrs);
+	if (resp->transport == QS_TRANSPORT_TOO_LARGE)
+		snprintf(resp->errmsg, sizeof(resp->errmsg),
+				 "The response body exceeds qstash.max_response_bytes (%zu bytes).",
+				 req->max_bytes);
+	else if (resp->transport == QS_TRANSPORT_TIMEOUT)
+	{
+		if (connect_secs == 0.0)
+			snprintf(resp->errmsg, sizeof(resp->errmsg),
+					 "No connection within %ld ms.", req->connect_timeout_ms);
+		else
+			snprintf(resp->errmsg, sizeof(resp->errmsg),
+					 "No complete response within %ld ms.", req->timeout_ms);
+	}
+	else if (resp->transport != QS_TRANSPORT_OK)
+	{
+		strlcpy(resp->errmsg, errbuf[0] ? errbuf : curl_easy_strerror(result),
+				sizeof(resp->errmsg));
+		strip_timing(resp->errmsg);
+	}
+	if (body.data == NULL)
+		body.data = palloc0(1);
+	resp->body = body.data;
+	resp->body_len = body.len;
+	resp->headers = hdrs.data ? hdrs.data : palloc0(1);
+	resp->headers_len = hdrs.len;
+}
+
+/*
+ * Value of a response header, compared case-insensitively, trimmed, or NULL
+ * when it is absent or empty (an empty value counts as absent, as in the
+ * official SDKs).  The result is palloc'd.
+ */
+char *
+qs_http_header(const QsHttpResponse *resp, const char *name)
+{
+	size_t		nlen = strlen(name);
+	const char *p = resp->headers;
+	const char *end = resp->headers + resp->headers_len;
+
+	while (p < end)
+	{
+		const char *eol = memchr(p, '\n', end - p);
+		const char *lend = eol ? eol : end;
+
+		if ((size_t) (lend - p) > nlen && p[nlen] == ':' &&
+			pg_strncasecmp(p, name, nlen) == 0)
+		{
+			const char *v = p + nlen + 1;
+			const char *ve = lend;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if (ve > v)
+				return pnstrdup(v, ve - v);
+			return NULL;
+		}
+		p = lend + 1;
+	}
+	return NULL;
+}

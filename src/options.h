@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * options.h
+ *		Option validation and the resolved settings of a (server, user)
+ *		pair.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef QSTASH_OPTIONS_H
+#define QSTASH_OPTIONS_H
+
+#include "catalog.h"
+
+/* A server and the current user's mapping on it, resolved. */
+typedef struct QsConn
+{
+	Oid			serverid;
+	Oid			umuser;			/* user of the mapping found (InvalidOid for PUBLIC) */
+	Oid			umid;			/* OID of the user mapping */
+	char	   *servername;
+	char	   *api_url;
+	char	   *qstash_url;
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	char	   *email;			/* secrets below: never print them */
+	char	   *api_key;
+	char	   *token;
+	bool		reveal_secrets;
+} QsConn;
+
+extern QsConn *qs_conn_by_name(const char *servername);
+extern QsConn *qs_conn_by_oid(Oid serverid, Oid userid);
+extern void qs_conn_require_credentials(const QsConn *conn, QsApi api);
+extern const char *qs_conn_base_url(const QsConn *conn, QsApi api);
+
+#define QS_DEFAULT_API_URL "https://api.upstash.com"
+#define QS_DEFAULT_QSTASH_URL "https://qstash.upstash.io"
+
+#endif							/* QSTASH_OPTIONS_H */

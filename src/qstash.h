@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * qstash.h
+ *		Module-wide declarations of pg_qstash: version and settings.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef QSTASH_H
+#define QSTASH_H
+
+#define QSTASH_VERSION "0.1.0"
+#define QSTASH_USER_AGENT "pg_qstash/" QSTASH_VERSION
+
+/* GUC variables, defined in qstash.c */
+extern char *qs_guc_server;
+extern int	qs_guc_timeout_ms;
+extern int	qs_guc_connect_timeout_ms;
+extern int	qs_guc_max_response_bytes;
+extern int	qs_guc_max_retries;
+extern int	qs_guc_retry_max_wait_ms;
+extern int	qs_guc_cache_ttl;
+extern char *qs_guc_ca_file;
+
+#endif							/* QSTASH_H */

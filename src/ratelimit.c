@@ -1,0 +1,144 @@
+/*-------------------------------------------------------------------------
+ *
+ * ratelimit.c
+ *		HTTP 429: which limit was hit, and when it resets.
+ *
+ * Order as in the official SDKs: chat (x-ratelimit-limit-requests), then
+ * daily (RateLimit-Limit), else burst, also when no known header is there.
+ * Header names match case-insensitively; an empty value counts as absent.
+ * The reset is a "unix timestamp" of unstated unit: values >= 1e11 are
+ * read as milliseconds, smaller ones as seconds.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "pgtime.h"
+#include "utils/timestamp.h"
+
+#include "ratelimit.h"
+
+void
+qs_ratelimit_parse(const QsHttpResponse *resp, QsRateLimit *rl)
+{
+	memset(rl, 0, sizeof(*rl));
+	if ((rl->limit = qs_http_header(resp, "x-ratelimit-limit-requests")) != NULL)
+	{
+		rl->kind = QS_RL_CHAT;
+		rl->remaining = qs_http_header(resp, "x-ratelimit-remaining-requests");
+		rl->reset = qs_http_header(resp, "x-ratelimit-reset-requests");
+		rl->limit_tokens = qs_http_header(resp, "x-ratelimit-limit-tokens");
+		rl->remaining_tokens = qs_http_header(resp, "x-ratelimit-remaining-tokens");
+		rl->reset_tokens = qs_http_header(resp, "x-ratelimit-reset-tokens");
+	}
+	else if ((rl->limit = qs_http_header(resp, "RateLimit-Limit")) != NULL)
+	{
+		rl->kind = QS_RL_DAILY;
+		rl->remaining = qs_http_header(resp, "RateLimit-Remaining");
+		rl->reset = qs_http_header(resp, "RateLimit-Reset");
+	}
+	else
+	{
+		rl->kind = QS_RL_BURST;
+		rl->limit = qs_http_header(resp, "Burst-RateLimit-Limit");
+		rl->remaining = qs_http_header(resp, "Burst-RateLimit-Remaining");
+		rl->reset = qs_http_header(resp, "Burst-RateLimit-Reset");
+	}
+}
+
+const char *
+qs_ratelimit_kind_name(QsRateLimitKind kind)
+{
+	switch (kind)
+	{
+		case QS_RL_BURST:
+			return "burst";
+		case QS_RL_DAILY:
+			return "daily";
+		case QS_RL_CHAT:
+			return "chat";
+	}
+	return "burst";
+}
+
+bool
+qs_ratelimit_reset_time(const char *raw, TimestampTz *out)
+{
+	char	   *end;
+	long long	v;
+	int64		usecs;
+
+	if (raw == NULL)
+		return false;
+	errno = 0;
+	v = strtoll(raw, &end, 10);
+	if (errno != 0 || end == raw || *end != '\0' || v < 0)
+		return false;
+	if (v >= 100000000000LL)
+		usecs = (int64) v * 1000;	/* milliseconds */
+	else
+		usecs = (int64) v * 1000000;
+	if (usecs / 1000000 > (int64) 253402300799LL)	/* after 9999-12-31 */
+		return false;
+	*out = usecs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC);
+	return true;
+}
+
+/* "2026-11-18 11:06:40+00", with milliseconds when there are any */
+char *
+qs_format_utc(TimestampTz t)
+{
+	pg_time_t	secs = timestamptz_to_time_t(t);
+	int			usec = (int) (t - time_t_to_timestamptz(secs));
+	struct pg_tm *tm = pg_gmtime(&secs);
+	char		buf[64];
+
+	if (tm == NULL)
+		return pstrdup("(invalid time)");
+	pg_strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", tm);
+	if (usec != 0)
+		return psprintf("%s.%03d+00", buf, usec / 1000);
+	return psprintf("%s+00", buf);
+}
+
+static void
+append_reset(StringInfo buf, const char *label, const char *raw)
+{
+	TimestampTz t;
+
+	if (qs_ratelimit_reset_time(raw, &t))
+		appendStringInfo(buf, "%s at %s", label, qs_format_utc(t));
+	else if (raw != NULL)
+		appendStringInfo(buf, "%s time unknown (header value \"%s\")", label, raw);
+	else
+		appendStringInfo(buf, "%s time unknown", label);
+}
+
+#define OR_UNKNOWN(s) ((s) ? (s) : "unknown")
+
+char *
+qs_ratelimit_detail(const QsRateLimit *rl)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (rl->kind == QS_RL_CHAT)
+	{
+		appendStringInfo(&buf, "Requests: limit %s, remaining %s, ",
+						 OR_UNKNOWN(rl->limit), OR_UNKNOWN(rl->remaining));
+		append_reset(&buf, "reset", rl->reset);
+		appendStringInfo(&buf, ". Tokens: limit %s, remaining %s, ",
+						 OR_UNKNOWN(rl->limit_tokens), OR_UNKNOWN(rl->remaining_tokens));
+		append_reset(&buf, "reset", rl->reset_tokens);
+		appendStringInfoChar(&buf, '.');
+	}
+	else
+	{
+		appendStringInfo(&buf, "Limit %s, remaining %s, ",
+						 OR_UNKNOWN(rl->limit), OR_UNKNOWN(rl->remaining));
+		append_reset(&buf, "reset", rl->reset);
+		appendStringInfoChar(&buf, '.');
+	}
+	return buf.data;
+}

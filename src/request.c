@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * request.c
+ *		GET one path of a server as the current user, with bounded retries,
+ *		and return the parsed body.
+ *
+ * Retries (GET only): transport failures and 5xx, with full-jitter
+ * exponential backoff; a burst 429 whose reset is within
+ * qstash.retry_max_wait_ms waits for the reset.  Daily and chat 429s are
+ * never retried.  Every sleep is a WaitLatch, so cancel and
+ * statement_timeout interrupt it at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "errors.h"
+#include "http.h"
+#include "qstash.h"
+#include "ratelimit.h"
+#include "request.h"
+
+#define QS_BACKOFF_BASE_MS 100
+#define QS_BACKOFF_CAP_MS 5000
+
+/* Sleep ms milliseconds, interruptibly. */
+static void
+qs_sleep(long ms)
+{
+	TimestampTz end = GetCurrentTimestamp() + ms * 1000;
+
+	for (;;)
+	{
+		long		left;
+
+		CHECK_FOR_INTERRUPTS();
+		left = (long) ((end - GetCurrentTimestamp()) / 1000);
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* How long to wait before retry number attempt+1, or -1 for no retry. */
+static long
+retry_delay(const QsHttpResponse *resp, int attempt)
+{
+	if (attempt >= qs_guc_max_retries)
+		return -1;
+	if (resp->transport != QS_TRANSPORT_OK)
+	{
+		if (resp->transport == QS_TRANSPORT_TOO_LARGE ||
+			resp->transport == QS_TRANSPORT_NO_MEMORY)
+			return -1;
+	}
+	else if (resp->status == 429)
+	{
+		QsRateLimit rl;
+		TimestampTz reset;
+		long		wait_ms;
+
+		qs_ratelimit_parse(resp, &rl);
+		if (rl.kind != QS_RL_BURST || !qs_ratelimit_reset_time(rl.reset, &reset))
+			return -1;
+		wait_ms = (long) ((reset - GetCurrentTimestamp()) / 1000);
+		if (wait_ms > qs_guc_retry_max_wait_ms)
+			return -1;
+		return Max(wait_ms, 0) + 10;
+	}
+	else if (resp->status < 500)
+		return -1;
+
+	/* full jitter: uniform in [0, min(cap, base * 2^attempt)] */
+	{
+		double		ceiling = Min((double) QS_BACKOFF_CAP_MS,
+								  QS_BACKOFF_BASE_MS * pow(2.0, attempt));
+
+		return (long) (pg_prng_double(&pg_global_prng_state) * ceiling);
+	}
+}
+
+QsJson *
+qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
+		 QsFetchStats *stats)
+{
+	QsHttpRequest req = {0};
+	QsHttpResponse resp;
+	const char *base = qs_conn_base_url(conn, api);
+	size_t		blen = strlen(base);
+	QsJson	   *doc;
+	char	   *perr;
+
+	qs_conn_require_credentials(conn, api);
+
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	req.url = psprintf("%.*s%s", (int) blen, base, path);
+	if (api == QS_API_DEVELOPER)
+	{
+		req.username = conn->email;
+		req.password = conn->api_key;
+	}
+	else
+		req.bearer = conn->token;
+	req.timeout_ms = conn->timeout_ms;
+	req.connect_timeout_ms = conn->connect_timeout_ms;
+	req.max_bytes = (size_t) qs_guc_max_response_bytes;
+	req.ca_file = qs_guc_ca_file;
+
+	for (int attempt = 0;; attempt++)
+	{
+		long		delay;
+
+		qs_http_get(&req, &resp);
+		if (stats)
+		{
+			stats->requests++;
+			stats->retries += attempt > 0 ? 1 : 0;
+			stats->connections += (int) resp.new_connections;
+			stats->bytes += (int64) resp.body_len;
+		}
+		elog(DEBUG1, "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, %.1f ms",
+			 path, conn->servername, qs_http_transport_name(resp.transport),
+			 resp.status, resp.body_len, resp.elapsed_ms);
+
+		if (resp.transport == QS_TRANSPORT_OK &&
+			resp.status >= 200 && resp.status < 300)
+			break;
+		if (resp.transport == QS_TRANSPORT_OK && resp.status == 404 && missing_ok)
+			return NULL;
+		delay = retry_delay(&resp, attempt);
+		if (delay < 0)
+			qs_report_failure(conn, path, &resp);
+		elog(DEBUG1, "qstash: retrying GET %s in %ld ms (retry %d of %d)",
+			 path, delay, attempt + 1, qs_guc_max_retries);
+		pfree(resp.body);
+		pfree(resp.headers);
+		qs_sleep(delay);
+	}
+
+	doc = qsjson_parse(resp.body, resp.body_len, &perr);
+	if (doc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
+				 errmsg("could not parse the response to \"%s\" from server \"%s\"",
+						path, conn->servername),
+				 errdetail_internal("%s.", perr)));
+	pfree(resp.body);
+	pfree(resp.headers);
+	return doc;
+}

@@ -1,0 +1,128 @@
+# Shared set-up for test/check and test/demo (sourced, not run).
+#
+# Installs missing Debian packages, builds and installs the extension, and
+# starts a throw-away PostgreSQL cluster in a temporary directory, owned by
+# an unprivileged OS user when we run as root (initdb refuses root).
+# Everything started here is stopped by qs_cleanup (an EXIT trap).
+
+set -euo pipefail
+
+QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QS_PG_MAJOR=${QS_PG_MAJOR:-15}
+QS_PACKAGES="postgresql-$QS_PG_MAJOR postgresql-server-dev-$QS_PG_MAJOR
+  libcurl4-openssl-dev libjson-c-dev pkg-config make gcc python3
+  libipc-run-perl postgresql-$QS_PG_MAJOR-cron"
+QS_WORK=""
+QS_PGPORT=${QS_PGPORT:-55432}
+QS_PIDS=()
+
+qs_log() { printf '== %s\n' "$*"; }
+
+qs_sudo() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+qs_ensure_packages() {
+    local missing=()
+    for p in $QS_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        qs_log "installing Debian packages: ${missing[*]}"
+        qs_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        qs_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$QS_PG_MAJOR/bin/pg_config}
+    [ -x "$PG_CONFIG" ] || PG_CONFIG=$(command -v pg_config)
+    export PG_CONFIG
+    QS_BINDIR=$("$PG_CONFIG" --bindir)
+}
+
+qs_build_install() {
+    local cflags=${PG_CFLAGS:-}
+    if [ "${CI:-}" = "true" ]; then cflags="$cflags -Werror"; fi
+    qs_log "building with $PG_CONFIG${cflags:+ (PG_CFLAGS=$cflags)}"
+    make -C "$QS_ROOT" -s clean >/dev/null
+    make -C "$QS_ROOT" -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$cflags" 2>&1 |
+        { grep -v '^$' || true; }
+    test "${PIPESTATUS[0]}" -eq 0
+    qs_sudo make -C "$QS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# The OS user that owns the cluster: ourselves, or postgres (created if
+# missing) when we are root.
+qs_pick_user() {
+    if [ "$(id -u)" -ne 0 ]; then
+        QS_USER=$(id -un)
+        return
+    fi
+    QS_USER=postgres
+    id -u "$QS_USER" >/dev/null 2>&1 ||
+        useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin "$QS_USER"
+}
+
+qs_as_user() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u "$QS_USER" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# A work directory the cluster user can write: the data dir, the socket,
+# pg_regress's output, and a copy of the test inputs (the checkout itself
+# may be unreadable to that user, e.g. a root-owned mktemp -d clone).
+qs_make_workdir() {
+    QS_WORK=$(mktemp -d /tmp/qstash-test.XXXXXX)
+    chmod 755 "$QS_WORK"
+    mkdir -p "$QS_WORK/src" "$QS_WORK/out"
+    cp -r "$QS_ROOT/sql" "$QS_ROOT/expected" "$QS_ROOT/test" "$QS_WORK/src/"
+    if [ "$(id -u)" -eq 0 ]; then chown -R "$QS_USER" "$QS_WORK"; fi
+}
+
+qs_start_cluster() {
+    qs_log "starting a throw-away cluster as OS user $QS_USER in $QS_WORK/data"
+    qs_as_user "$QS_BINDIR/initdb" -D "$QS_WORK/data" -A trust -U postgres \
+        --no-sync -E UTF8 --locale=C >"$QS_WORK/initdb.log" 2>&1 ||
+        { cat "$QS_WORK/initdb.log"; return 1; }
+    cat >>"$QS_WORK/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$QS_WORK'
+port = $QS_PGPORT
+fsync = off
+log_min_messages = ${QS_LOG_MIN_MESSAGES:-warning}
+${QS_EXTRA_CONF:-}
+CONF
+    qs_as_user "$QS_BINDIR/pg_ctl" -D "$QS_WORK/data" -l "$QS_WORK/postgres.log" \
+        -w -t 60 start >/dev/null
+    export PGHOST="$QS_WORK" PGPORT="$QS_PGPORT" PGUSER=postgres
+}
+
+qs_cleanup() {
+    local rc=$?
+    set +e
+    for pid in "${QS_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    if [ -n "$QS_WORK" ] && [ -f "$QS_WORK/data/postmaster.pid" ]; then
+        qs_as_user "$QS_BINDIR/pg_ctl" -D "$QS_WORK/data" -m immediate -w stop >/dev/null 2>&1
+    fi
+    if [ -n "$QS_WORK" ]; then
+        if [ "${QS_KEEP:-0}" = 1 ]; then
+            qs_log "kept $QS_WORK"
+        else
+            rm -rf "$QS_WORK"
+        fi
+    fi
+    exit $rc
+}
+
+qs_setup() {
+    qs_ensure_packages
+    qs_build_install
+    qs_pick_user
+    qs_make_workdir
+    trap qs_cleanup EXIT
+    trap 'exit 130' INT TERM
+    qs_start_cluster
+}

@@ -1,0 +1,83 @@
+"""Control client of the mock API, for tests (psql: \\! $QSTASH_MOCK_CTL ...).
+
+  ctl.py reset
+  ctl.py queue [--path P] [--status N] [--header 'K: V']... [--body TEXT]
+               [--body-repeat N] [--delay-ms N] [--body-delay-ms N]
+               [--close-mid-body] [--times N]
+  ctl.py fixture PATH FILE
+  ctl.py log       one line per request: METHOD PATH[?QUERY] conn=N auth=K agent=A
+  ctl.py count     requests=N connections=M
+
+Connection numbers are renumbered from 1 in order of first use, so the
+output is stable across runs.
+"""
+
+import argparse
+import json
+import os
+import sys
+import urllib.request
+
+
+def call(base, path, payload=None):
+    data = None if payload is None else json.dumps(payload).encode()
+    req = urllib.request.Request(base + path, data=data,
+                                 method="GET" if data is None else "POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", default=os.environ.get("QSTASH_MOCK_URL"))
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("reset")
+    q = sub.add_parser("queue")
+    q.add_argument("--path", default="")
+    q.add_argument("--status", type=int, default=200)
+    q.add_argument("--header", action="append", default=[])
+    q.add_argument("--body", default="")
+    q.add_argument("--body-repeat", type=int)
+    q.add_argument("--delay-ms", type=int, default=0)
+    q.add_argument("--body-delay-ms", type=int, default=0)
+    q.add_argument("--close-mid-body", action="store_true")
+    q.add_argument("--times", type=int, default=1)
+    f = sub.add_parser("fixture")
+    f.add_argument("path")
+    f.add_argument("file")
+    sub.add_parser("log")
+    sub.add_parser("count")
+    a = ap.parse_args()
+    if not a.url:
+        sys.exit("ctl.py: no --url and QSTASH_MOCK_URL is not set")
+
+    if a.cmd == "reset":
+        call(a.url, "/_mock/reset", {})
+    elif a.cmd == "queue":
+        item = {"path": a.path, "status": a.status, "body": a.body,
+                "headers": dict(h.split(": ", 1) for h in a.header),
+                "delay_ms": a.delay_ms, "body_delay_ms": a.body_delay_ms,
+                "close_mid_body": a.close_mid_body}
+        if a.body_repeat:
+            item["body_repeat"] = a.body_repeat
+        call(a.url, "/_mock/queue", [item] * a.times)
+    elif a.cmd == "fixture":
+        call(a.url, "/_mock/fixture", {"path": a.path, "file": a.file})
+    elif a.cmd in ("log", "count"):
+        log = call(a.url, "/_mock/log")
+        ids = {}
+        for e in log:
+            ids.setdefault(e["conn"], len(ids) + 1)
+        if a.cmd == "count":
+            print("requests=%d connections=%d" % (len(log), len(ids)))
+        else:
+            for e in log:
+                q = "?" + e["query"] if e["query"] else ""
+                print("%s %s%s conn=%d auth=%s agent=%s" % (
+                    e["method"], e["path"], q, ids[e["conn"]], e["auth"],
+                    e["agent"]))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""A scripted mock of the Upstash developer API for pg_qstash's tests.
+
+Standard library only.  Listens on 127.0.0.1 (ephemeral port), checks HTTP
+Basic auth, serves fixtures from fixtures/, and has a control interface
+under /_mock/ (never logged) to:
+
+  POST /_mock/reset                 forget the log, the queue and overrides
+  POST /_mock/queue    {json}       queue scripted responses (see Script)
+  POST /_mock/fixture  {path,file}  serve fixtures/<file> for GET <path>
+  GET  /_mock/log                   the requests seen since the last reset
+
+Each logged request records method, path, query, the connection it came on
+and whether its credentials were right, so tests can assert how many
+requests and TCP connections a statement used.
+"""
+
+import base64
+import itertools
+import json
+import os
+import socket
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "fixtures")
+MAX_DELAY_MS = 30000  # bounded: no scripted sleep lasts longer
+
+
+class State:
+    def __init__(self, email, api_key, token):
+        self.email = email
+        self.api_key = api_key
+        self.token = token
+        self.lock = threading.Lock()
+        self.conn_ids = itertools.count(1)
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.log = []
+            self.queue = []
+            self.overrides = {}
+
+
+def load_fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "qstash-mock/1"
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn_id = next(self.server.state.conn_ids)
+
+    def log_message(self, fmt, *args):  # keep stdout/stderr clean
+        pass
+
+    # -- helpers ---------------------------------------------------------
+    def send(self, status, body=b"", headers=None, delay_ms=0,
+             body_delay_ms=0, close_mid_body=False):
+        if isinstance(body, str):
+            body = body.encode()
+        if delay_ms:
+            time.sleep(min(delay_ms, MAX_DELAY_MS) / 1000.0)
+        self.send_response_only(status)
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        for k, v in hdrs.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body_delay_ms or close_mid_body:
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            if close_mid_body:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            time.sleep(min(body_delay_ms, MAX_DELAY_MS) / 1000.0)
+            self.wfile.write(body[half:])
+        else:
+            self.wfile.write(body)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def auth_kind(self):
+        st = self.server.state
+        h = self.headers.get("Authorization") or ""
+        if h.startswith("Basic "):
+            try:
+                user, _, pw = base64.b64decode(h[6:]).decode().partition(":")
+            except Exception:
+                return "bad"
+            return "basic" if (user, pw) == (st.email, st.api_key) else "bad"
+        if h.startswith("Bearer "):
+            return "bearer" if h[7:] == st.token else "bad"
+        return "none"
+
+    # -- control interface -------------------------------------------------
+    def control(self, path):
+        st = self.server.state
+        if path == "/_mock/reset":
+            st.reset()
+            return self.send(200, "{}")
+        if path == "/_mock/queue":
+            items = json.loads(self.read_body() or b"[]")
+            with st.lock:
+                st.queue.extend(items if isinstance(items, list) else [items])
+            return self.send(200, "{}")
+        if path == "/_mock/fixture":
+            req = json.loads(self.read_body())
+            with st.lock:
+                st.overrides[req["path"]] = req["file"]
+            return self.send(200, "{}")
+        if path == "/_mock/log":
+            with st.lock:
+                return self.send(200, json.dumps(st.log))
+        return self.send(404, '{"error":"unknown control path"}')
+
+    # -- the API -----------------------------------------------------------
+    def scripted(self, path):
+        st = self.server.state
+        with st.lock:
+            for i, item in enumerate(st.queue):
+                if path.startswith(item.get("path", "")):
+                    return st.queue.pop(i)
+        return None
+
+    def route(self, path, query):
+        st = self.server.state
+        with st.lock:
+            override = st.overrides.get(path)
+        if override:
+            return 200, load_fixture(override)
+        if path == "/v2/qstash/users":
+            return 200, load_fixture("users.json")
+        if path.startswith("/v2/qstash/user/"):
+            uid = path.rsplit("/", 1)[1]
+            for u in json.loads(load_fixture("users.json")):
+                if u.get("id") == uid:
+                    return 200, json.dumps(u)
+            return 404, '{"error":"qstash user not found"}'
+        if path == "/v2/qstash/ipv4":
+            return 200, load_fixture("ipv4.json")
+        return 404, '{"error":"not found"}'
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path.startswith("/_mock/"):
+            return self.control(url.path)
+        auth = self.auth_kind()
+        st = self.server.state
+        with st.lock:
+            st.log.append({"method": "GET", "path": url.path,
+                           "query": url.query, "conn": self.conn_id,
+                           "auth": auth,
+                           "agent": self.headers.get("User-Agent", "")})
+        item = self.scripted(url.path)
+        if item is not None:
+            body = item.get("body", "")
+            if "body_repeat" in item:
+                body = body * int(item["body_repeat"])
+            return self.send(item.get("status", 200), body,
+                             item.get("headers"), item.get("delay_ms", 0),
+                             item.get("body_delay_ms", 0),
+                             item.get("close_mid_body", False))
+        if auth != "basic":
+            return self.send(401, '{"error":"Unauthorized"}')
+        status, body = self.route(url.path, url.query)
+        return self.send(status, body)
+
+    def do_POST(self):
+        url = urllib.parse.urlsplit(self.path)
+        if url.path.startswith("/_mock/"):
+            return self.control(url.path)
+        self.read_body()
+        return self.send(405, '{"error":"method not allowed"}')
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that hung up (cancel, timeout, size cap) is expected;
+        # nothing may reach stdout/stderr, which are the test's output.
+        pass
+
+
+def make_server(email, api_key, token, port=0):
+    srv = Server(("127.0.0.1", port), Handler)
+    srv.state = State(email, api_key, token)
+    return srv
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--email", default=os.environ.get("QSTASH_MOCK_EMAIL", "me@example.com"))
+    ap.add_argument("--api-key", default=os.environ.get("QSTASH_MOCK_API_KEY", "mock-api-key"))
+    ap.add_argument("--token", default=os.environ.get("QSTASH_MOCK_TOKEN", "mock-token"))
+    ap.add_argument("--lifetime", type=float, default=3600.0,
+                    help="seconds after which the mock exits by itself")
+    a = ap.parse_args()
+    srv = make_server(a.email, a.api_key, a.token, a.port)
+    if a.port_file:
+        tmp = a.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(srv.server_address[1]))
+        os.replace(tmp, a.port_file)
+    else:
+        print(srv.server_address[1], flush=True)
+    threading.Timer(a.lifetime, srv.shutdown).start()
+    try:
+        srv.serve_forever()
+    finally:
+        srv.server_close()
+    sys.exit(0)
