@@ -26,8 +26,8 @@ qs_scrub_secrets(const QsConn *conn, char *text)
 	secrets[2] = conn->email;
 	for (int i = 0; i < lengthof(secrets); i++)
 	{
-		size_t		n;
-		char	   *p;
+		size_t n;
+		char *p;
 
 		if (secrets[i] == NULL || (n = strlen(secrets[i])) < 4)
 			continue;
@@ -63,9 +63,9 @@ printable(const char *s, size_t len)
 char *
 qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 {
-	char	   *perr;
-	QsJson	   *doc;
-	char	   *out = NULL;
+	char *perr;
+	QsJson *doc;
+	char *out = NULL;
 
 	if (len == 0)
 		return pstrdup("(empty body)");
@@ -76,8 +76,8 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 
 		for (int i = 0; i < lengthof(keys) && out == NULL; i++)
 		{
-			QsJson	   *v = qsjson_object_get(doc, keys[i]);
-			size_t		n;
+			QsJson *v = qsjson_object_get(doc, keys[i]);
+			size_t n;
 
 			if (v != NULL && qsjson_kind(v) == QSJ_STRING)
 			{
@@ -94,14 +94,15 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 }
 
 void
-qs_report_failure(const QsConn *conn, const char *path, const QsHttpResponse *resp)
+qs_report_failure(const QsConn *conn, const char *path,
+				  const QsHttpResponse *resp)
 {
-	char	   *upstream;
+	char *upstream;
 
 	if (resp->transport != QS_TRANSPORT_OK)
 	{
-		int			code;
-		char	   *msg = pstrdup(resp->errmsg);
+		int code;
+		char *msg = pstrdup(resp->errmsg);
 
 		qs_scrub_secrets(conn, msg);
 		switch (resp->transport)
@@ -125,37 +126,42 @@ qs_report_failure(const QsConn *conn, const char *path, const QsHttpResponse *re
 				code = ERRCODE_QS_TRANSFER_FAILURE;
 				break;
 		}
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("could not fetch \"%s\" from server \"%s\": %s",
-						path, conn->servername, qs_http_transport_name(resp->transport)),
-				 errdetail_internal("%s", msg),
-				 resp->transport == QS_TRANSPORT_TOO_LARGE
-				 ? errhint("Raise qstash.max_response_bytes if the response is expected to be this large.")
-				 : resp->transport == QS_TRANSPORT_TIMEOUT
-				 ? errhint("Raise qstash.timeout_ms or the server option timeout_ms.")
-				 : 0));
+		ereport(ERROR, (errcode(code),
+						errmsg("could not fetch \"%s\" from server \"%s\": %s",
+							   path, conn->servername,
+							   qs_http_transport_name(resp->transport)),
+						errdetail_internal("%s", msg),
+						resp->transport == QS_TRANSPORT_TOO_LARGE
+							? errhint("Raise qstash.max_response_bytes if the "
+									  "response is expected to be this large.")
+						: resp->transport == QS_TRANSPORT_TIMEOUT
+							? errhint("Raise qstash.timeout_ms or the server "
+									  "option timeout_ms.")
+							: 0));
 	}
 
 	if (resp->status == 429)
 	{
 		QsRateLimit rl;
-		int			code;
+		int code;
 		TimestampTz reset;
 
 		qs_ratelimit_parse(resp, &rl);
-		code = rl.kind == QS_RL_CHAT ? ERRCODE_QS_CHAT_RATE_LIMIT :
-			rl.kind == QS_RL_DAILY ? ERRCODE_QS_DAILY_RATE_LIMIT :
-			ERRCODE_QS_BURST_RATE_LIMIT;
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("%s rate limit of the Upstash API exceeded on server \"%s\"",
-						qs_ratelimit_kind_name(rl.kind), conn->servername),
-				 errdetail_internal("%s", qs_ratelimit_detail(&rl)),
-				 qs_ratelimit_reset_time(rl.reset, &reset)
+		code = rl.kind == QS_RL_CHAT	? ERRCODE_QS_CHAT_RATE_LIMIT
+			   : rl.kind == QS_RL_DAILY ? ERRCODE_QS_DAILY_RATE_LIMIT
+										: ERRCODE_QS_BURST_RATE_LIMIT;
+		ereport(
+			ERROR,
+			(errcode(code),
+			 errmsg(
+				 "%s rate limit of the Upstash API exceeded on server \"%s\"",
+				 qs_ratelimit_kind_name(rl.kind), conn->servername),
+			 errdetail_internal("%s", qs_ratelimit_detail(&rl)),
+			 qs_ratelimit_reset_time(rl.reset, &reset)
 				 ? errhint("Retry after %s.", qs_format_utc(reset))
-				 : rl.kind == QS_RL_BURST
-				 ? errhint("Retry in a moment; qstash.max_retries retries burst limits automatically.")
+			 : rl.kind == QS_RL_BURST
+				 ? errhint("Retry in a moment; qstash.max_retries retries "
+						   "burst limits automatically.")
 				 : errhint("Retry later.")));
 	}
 
@@ -163,26 +169,32 @@ qs_report_failure(const QsConn *conn, const char *path, const QsHttpResponse *re
 	if (resp->status == 401)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("the Upstash API rejected the credentials of the user mapping on server \"%s\"",
+				 errmsg("the Upstash API rejected the credentials of the user "
+						"mapping on server \"%s\"",
 						conn->servername),
 				 errdetail_internal("HTTP 401 for GET %s: %s", path, upstream),
-				 errhint("Check the options email and api_key (or token) of the user mapping.")));
+				 errhint("Check the options email and api_key (or token) of "
+						 "the user mapping.")));
 	if (resp->status == 403)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("the Upstash API denied access to \"%s\" on server \"%s\"",
-						path, conn->servername),
-				 errdetail_internal("HTTP 403: %s", upstream)));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("the Upstash API denied access to \"%s\" on server \"%s\"",
+					path, conn->servername),
+			 errdetail_internal("HTTP 403: %s", upstream)));
 	if (resp->status >= 300 && resp->status < 400)
 	{
-		char	   *loc = qs_http_header(resp, "Location");
+		char *loc = qs_http_header(resp, "Location");
 
-		ereport(ERROR,
-				(errcode(ERRCODE_QS_HTTP_REDIRECT),
-				 errmsg("could not fetch \"%s\" from server \"%s\": HTTP %ld redirect not followed",
-						path, conn->servername, resp->status),
-				 errdetail_internal("Location: %s", loc ? printable(loc, strlen(loc)) : "(none)"),
-				 errhint("Point the server option api_url or qstash_url at the final address.")));
+		ereport(ERROR, (errcode(ERRCODE_QS_HTTP_REDIRECT),
+						errmsg("could not fetch \"%s\" from server \"%s\": "
+							   "HTTP %ld redirect not followed",
+							   path, conn->servername, resp->status),
+						errdetail_internal("Location: %s",
+										   loc ? printable(loc, strlen(loc))
+											   : "(none)"),
+						errhint("Point the server option api_url or "
+								"qstash_url at the final address.")));
 	}
 	if (resp->status >= 500)
 		ereport(ERROR,

@@ -12,27 +12,29 @@
 #include "options.h"
 
 /* class QS: QStash / HTTP failures (see README, "Errors") */
-#define ERRCODE_QS_BURST_RATE_LIMIT	MAKE_SQLSTATE('Q','S','0','0','1')
-#define ERRCODE_QS_DAILY_RATE_LIMIT	MAKE_SQLSTATE('Q','S','0','0','2')
-#define ERRCODE_QS_CHAT_RATE_LIMIT	MAKE_SQLSTATE('Q','S','0','0','3')
-#define ERRCODE_QS_HTTP_CLIENT_ERROR	MAKE_SQLSTATE('Q','S','0','1','0')
-#define ERRCODE_QS_HTTP_REDIRECT	MAKE_SQLSTATE('Q','S','0','1','1')
-#define ERRCODE_QS_HTTP_SERVER_ERROR	MAKE_SQLSTATE('Q','S','0','2','0')
-#define ERRCODE_QS_TLS_FAILURE		MAKE_SQLSTATE('Q','S','0','3','1')
-#define ERRCODE_QS_TIMEOUT			MAKE_SQLSTATE('Q','S','0','3','2')
-#define ERRCODE_QS_TRANSFER_FAILURE	MAKE_SQLSTATE('Q','S','0','3','3')
-#define ERRCODE_QS_RESPONSE_TOO_LARGE	MAKE_SQLSTATE('Q','S','0','4','0')
-#define ERRCODE_QS_MALFORMED_RESPONSE	MAKE_SQLSTATE('Q','S','0','4','1')
-#define ERRCODE_QS_UNEXPECTED_RESPONSE	MAKE_SQLSTATE('Q','S','0','4','2')
+#define ERRCODE_QS_BURST_RATE_LIMIT MAKE_SQLSTATE('Q', 'S', '0', '0', '1')
+#define ERRCODE_QS_DAILY_RATE_LIMIT MAKE_SQLSTATE('Q', 'S', '0', '0', '2')
+#define ERRCODE_QS_CHAT_RATE_LIMIT MAKE_SQLSTATE('Q', 'S', '0', '0', '3')
+#define ERRCODE_QS_HTTP_CLIENT_ERROR MAKE_SQLSTATE('Q', 'S', '0', '1', '0')
+#define ERRCODE_QS_HTTP_REDIRECT MAKE_SQLSTATE('Q', 'S', '0', '1', '1')
+#define ERRCODE_QS_HTTP_SERVER_ERROR MAKE_SQLSTATE('Q', 'S', '0', '2', '0')
+#define ERRCODE_QS_TLS_FAILURE MAKE_SQLSTATE('Q', 'S', '0', '3', '1')
+#define ERRCODE_QS_TIMEOUT MAKE_SQLSTATE('Q', 'S', '0', '3', '2')
+#define ERRCODE_QS_TRANSFER_FAILURE MAKE_SQLSTATE('Q', 'S', '0', '3', '3')
+#define ERRCODE_QS_RESPONSE_TOO_LARGE MAKE_SQLSTATE('Q', 'S', '0', '4', '0')
+#define ERRCODE_QS_MALFORMED_RESPONSE MAKE_SQLSTATE('Q', 'S', '0', '4', '1')
+#define ERRCODE_QS_UNEXPECTED_RESPONSE MAKE_SQLSTATE('Q', 'S', '0', '4', '2')
 
 /* Raise the error for a response that is not a usable 2xx.  Never returns. */
 extern void qs_report_failure(const QsConn *conn, const char *path,
-							  const QsHttpResponse *resp) pg_attribute_noreturn();
+							  const QsHttpResponse *resp)
+	pg_attribute_noreturn();
 
 /* The upstream error text of a body: printable, cut, secrets removed. */
-extern char *qs_upstream_text(const QsConn *conn, const char *body, size_t len);
+extern char *qs_upstream_text(const QsConn *conn, const char *body,
+							  size_t len);
 
 /* Remove the connection's secrets from a text (in place). */
 extern void qs_scrub_secrets(const QsConn *conn, char *text);
 
-#endif							/* QSTASH_ERRORS_H */
+#endif /* QSTASH_ERRORS_H */

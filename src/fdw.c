@@ -36,6 +36,7 @@
 typedef struct QsScanState
 {
 	Tuplestorestate *store;
+	TupleTableSlot *mslot; /* tuplestore hands out minimal tuples */
 	QsFetchStats stats;
 } QsScanState;
 
@@ -45,11 +46,11 @@ table_endpoint(Oid relid)
 	ForeignTable *ft = GetForeignTable(relid);
 	const char *name = NULL;
 	const QsEndpoint *ep;
-	ListCell   *lc;
+	ListCell *lc;
 
-	foreach(lc, ft->options)
+	foreach (lc, ft->options)
 	{
-		DefElem    *def = (DefElem *) lfirst(lc);
+		DefElem *def = (DefElem *) lfirst(lc);
 
 		if (strcmp(def->defname, "endpoint") == 0)
 			name = defGetString(def);
@@ -58,10 +59,11 @@ table_endpoint(Oid relid)
 		name = get_rel_name(relid);
 	ep = qs_endpoint_lookup(name);
 	if (ep == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("foreign table \"%s\" names no endpoint", get_rel_name(relid)),
-				 errhint("Set the table option endpoint to one of: %s.", qs_endpoint_names())));
+		ereport(ERROR, (errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+						errmsg("foreign table \"%s\" names no endpoint",
+							   get_rel_name(relid)),
+						errhint("Set the table option endpoint to one of: %s.",
+								qs_endpoint_names())));
 	return ep;
 }
 
@@ -77,12 +79,12 @@ qsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 static void
 qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
-	Cost		startup = QS_STARTUP_COST;
-	Cost		total = startup + baserel->rows * cpu_tuple_cost * 10;
+	Cost startup = QS_STARTUP_COST;
+	Cost total = startup + baserel->rows * cpu_tuple_cost * 10;
 
-	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-									 startup, total, NIL, NULL, NULL, NIL));
+	add_path(baserel, (Path *) create_foreignscan_path(
+						  root, baserel, NULL, baserel->rows, startup, total,
+						  NIL, NULL, NULL, NIL));
 }
 
 static ForeignScan *
@@ -95,8 +97,8 @@ qsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	/* nothing is pushed down yet: every qual is checked locally */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, NIL,
-							list_make1(makeString(pstrdup(ep->name))),
-							NIL, NIL, outer_plan);
+							list_make1(makeString(pstrdup(ep->name))), NIL,
+							NIL, outer_plan);
 }
 
 static Oid
@@ -106,7 +108,7 @@ scan_user(ForeignScanState *node)
 #if PG_VERSION_NUM >= 160000
 	return OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
 #else
-	EState	   *estate = node->ss.ps.state;
+	EState *estate = node->ss.ps.state;
 	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
 
 	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
@@ -117,12 +119,13 @@ static void
 qsBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
-	Relation	rel = node->ss.ss_currentRelation;
-	const QsEndpoint *ep = qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
+	Relation rel = node->ss.ss_currentRelation;
+	const QsEndpoint *ep =
+		qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
 	QsScanState *st;
-	QsConn	   *conn;
-	QsJson	   *doc;
-	QsMapper   *mapper;
+	QsConn *conn;
+	QsJson *doc;
+	QsMapper *mapper;
 	MemoryContext fetchcxt;
 	MemoryContext old;
 
@@ -139,10 +142,13 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	fetchcxt = AllocSetContextCreate(CurrentMemoryContext, "qstash fetch",
 									 ALLOCSET_DEFAULT_SIZES);
 	st->store = tuplestore_begin_heap(true, false, work_mem);
+	st->mslot =
+		MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	old = MemoryContextSwitchTo(fetchcxt);
 	doc = qs_fetch(conn, ep->api, ep->path, false, &st->stats);
-	mapper = qs_mapper_create(ep, RelationGetDescr(rel), conn->reveal_secrets,
-							  psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
+	mapper = qs_mapper_create(
+		ep, RelationGetDescr(rel), conn->reveal_secrets,
+		psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
 	qs_mapper_put(mapper, doc, NULL, st->store);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(fetchcxt);
@@ -154,9 +160,9 @@ qsIterateForeignScan(ForeignScanState *node)
 	QsScanState *st = (QsScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
-	if (!tuplestore_gettupleslot(st->store, true, false, slot))
-		ExecClearTuple(slot);
-	return slot;
+	if (!tuplestore_gettupleslot(st->store, true, false, st->mslot))
+		return ExecClearTuple(slot);
+	return ExecCopySlot(slot, st->mslot);
 }
 
 static void
@@ -172,7 +178,11 @@ qsEndForeignScan(ForeignScanState *node)
 {
 	QsScanState *st = (QsScanState *) node->fdw_state;
 
-	if (st && st->store)
+	if (st == NULL)
+		return; /* EXPLAIN only */
+	if (st->mslot)
+		ExecDropSingleTupleTableSlot(st->mslot);
+	if (st->store)
 		tuplestore_end(st->store);
 }
 
@@ -180,17 +190,21 @@ static void
 qsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
-	const QsEndpoint *ep = qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
+	const QsEndpoint *ep =
+		qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
 
 	if (es->verbose)
-		ExplainPropertyText("QStash Request", psprintf("GET %s", ep->path), es);
+		ExplainPropertyText("QStash Request", psprintf("GET %s", ep->path),
+							es);
 	if (es->analyze && node->fdw_state)
 	{
 		QsScanState *st = (QsScanState *) node->fdw_state;
 
-		ExplainPropertyInteger("QStash Requests", NULL, st->stats.requests, es);
+		ExplainPropertyInteger("QStash Requests", NULL, st->stats.requests,
+							   es);
 		ExplainPropertyInteger("QStash Retries", NULL, st->stats.retries, es);
-		ExplainPropertyInteger("QStash Bytes Received", "bytes", st->stats.bytes, es);
+		ExplainPropertyInteger("QStash Bytes Received", "bytes",
+							   st->stats.bytes, es);
 	}
 }
 

@@ -31,10 +31,9 @@ server_arg(FunctionCallInfo fcinfo, int argno)
 	else
 		name = qs_guc_server;
 	if (name == NULL || name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no server given and qstash.server is empty"),
-				 errhint("Pass a server name or SET qstash.server.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("no server given and qstash.server is empty"),
+						errhint("Pass a server name or SET qstash.server.")));
 	return qs_conn_by_name(name);
 }
 
@@ -47,8 +46,8 @@ static void
 init_result(FunctionCallInfo fcinfo, const QsEndpoint *ep)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			rettype;
-	TupleDesc	tupdesc;
+	Oid rettype;
+	TupleDesc tupdesc;
 	MemoryContext old;
 
 	if (get_call_result_type(fcinfo, &rettype, &tupdesc) == TYPEFUNC_COMPOSITE)
@@ -58,16 +57,17 @@ init_result(FunctionCallInfo fcinfo, const QsEndpoint *ep)
 	}
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("set-valued function called in context that "
+							   "cannot accept a set")));
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTemplateTupleDesc(1);
 	TupleDescInitEntry(tupdesc, 1, ep->columns[0].name, rettype, -1, 0);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setDesc = tupdesc;
 	rsinfo->setResult = tuplestore_begin_heap(
-		(rsinfo->allowedModes & SFRM_Materialize_Random) != 0, false, work_mem);
+		(rsinfo->allowedModes & SFRM_Materialize_Random) != 0, false,
+		work_mem);
 	MemoryContextSwitchTo(old);
 }
 
@@ -78,13 +78,14 @@ return_endpoint(FunctionCallInfo fcinfo, const char *epname, QsConn *conn,
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	const QsEndpoint *ep = qs_endpoint_lookup(epname);
-	QsJson	   *doc;
-	QsMapper   *mapper;
+	QsJson *doc;
+	QsMapper *mapper;
 
 	Assert(ep != NULL);
 	init_result(fcinfo, ep);
 	doc = qs_fetch(conn, ep->api, ep->path, false, NULL);
-	mapper = qs_mapper_create(ep, rsinfo->setDesc, conn->reveal_secrets, funcname);
+	mapper =
+		qs_mapper_create(ep, rsinfo->setDesc, conn->reveal_secrets, funcname);
 	qs_mapper_put(mapper, doc, NULL, rsinfo->setResult);
 }
 
@@ -92,7 +93,8 @@ PG_FUNCTION_INFO_V1(qstash_users);
 Datum
 qstash_users(PG_FUNCTION_ARGS)
 {
-	return_endpoint(fcinfo, "users", server_arg(fcinfo, 0), "function qstash_users()");
+	return_endpoint(fcinfo, "users", server_arg(fcinfo, 0),
+					"function qstash_users()");
 	return (Datum) 0;
 }
 
@@ -100,6 +102,7 @@ PG_FUNCTION_INFO_V1(qstash_ipv4);
 Datum
 qstash_ipv4(PG_FUNCTION_ARGS)
 {
-	return_endpoint(fcinfo, "ipv4", server_arg(fcinfo, 0), "function qstash_ipv4()");
+	return_endpoint(fcinfo, "ipv4", server_arg(fcinfo, 0),
+					"function qstash_ipv4()");
 	return (Datum) 0;
 }

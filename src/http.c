@@ -34,12 +34,12 @@ static bool qs_curl_ready = false;
 /* A receive buffer that never raises an error while it grows. */
 typedef struct QsBuffer
 {
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	size_t		max;
-	bool		overflow;
-	bool		oom;
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+	bool overflow;
+	bool oom;
 } QsBuffer;
 
 static bool
@@ -52,12 +52,12 @@ buffer_append(QsBuffer *buf, const char *src, size_t n)
 	}
 	if (buf->len + n + 1 > buf->cap)
 	{
-		size_t		newcap = Max(buf->cap * 2, buf->len + n + 1);
-		char	   *newdata;
+		size_t newcap = Max(buf->cap * 2, buf->len + n + 1);
+		char *newdata;
 
 		newcap = Max(newcap, 1024);
-		newdata = MemoryContextAllocExtended(CurrentMemoryContext, newcap,
-											 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		newdata = MemoryContextAllocExtended(
+			CurrentMemoryContext, newcap, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 		if (newdata == NULL)
 		{
 			buf->oom = true;
@@ -79,18 +79,18 @@ buffer_append(QsBuffer *buf, const char *src, size_t n)
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	size_t		n = size * nmemb;
+	size_t n = size * nmemb;
 
 	if (!buffer_append((QsBuffer *) userdata, ptr, n))
-		return 0;				/* makes libcurl stop with CURLE_WRITE_ERROR */
+		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
 	return n;
 }
 
 static size_t
 header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	QsBuffer   *buf = (QsBuffer *) userdata;
-	size_t		n = size * nmemb;
+	QsBuffer *buf = (QsBuffer *) userdata;
+	size_t n = size * nmemb;
 
 	/* a status line starts a new header block: keep only the last one */
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
@@ -106,9 +106,8 @@ qs_http_init(void)
 	if (qs_curl_ready)
 		return;
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not initialize libcurl")));
+		ereport(ERROR, (errcode(ERRCODE_SYSTEM_ERROR),
+						errmsg("could not initialize libcurl")));
 	qs_curl_ready = true;
 }
 
@@ -141,7 +140,8 @@ classify_curl(CURLcode rc, const QsBuffer *body, const QsBuffer *hdrs)
 	if (body->overflow)
 		return QS_TRANSPORT_TOO_LARGE;
 	if (body->oom || hdrs->oom || hdrs->overflow)
-		return body->oom || hdrs->oom ? QS_TRANSPORT_NO_MEMORY : QS_TRANSPORT_OTHER;
+		return body->oom || hdrs->oom ? QS_TRANSPORT_NO_MEMORY
+									  : QS_TRANSPORT_OTHER;
 	switch (rc)
 	{
 		case CURLE_OK:
@@ -180,8 +180,8 @@ classify_curl(CURLcode rc, const QsBuffer *body, const QsBuffer *hdrs)
 static void
 strip_timing(char *msg)
 {
-	char	   *p = strstr(msg, " after ");
-	char	   *q;
+	char *p = strstr(msg, " after ");
+	char *q;
 
 	if (p == NULL)
 		return;
@@ -192,10 +192,11 @@ strip_timing(char *msg)
 		memmove(p, q + 3, strlen(q + 3) + 1);
 }
 
-#define SETOPT(opt, val) \
-	do { \
-		if (rc == CURLE_OK) \
-			rc = curl_easy_setopt(qs_easy, opt, val); \
+#define SETOPT(opt, val)                                                      \
+	do                                                                        \
+	{                                                                         \
+		if (rc == CURLE_OK)                                                   \
+			rc = curl_easy_setopt(qs_easy, opt, val);                         \
 	} while (0)
 
 /*
@@ -204,20 +205,19 @@ strip_timing(char *msg)
 void
 qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 {
-	QsBuffer	body = {0};
-	QsBuffer	hdrs = {0};
-	char		errbuf[CURL_ERROR_SIZE];
+	QsBuffer body = {0};
+	QsBuffer hdrs = {0};
+	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *volatile slist = NULL;
 	volatile bool attached = false;
-	CURLcode	rc = CURLE_OK;
+	CURLcode rc = CURLE_OK;
 	volatile CURLcode result = CURLE_OK;
-	double		connect_secs = 0.0;
-	instr_time	start,
-				duration;
+	double connect_secs = 0.0;
+	instr_time start, duration;
 
 	memset(resp, 0, sizeof(*resp));
 	body.max = req->max_bytes;
-	hdrs.max = 1024 * 1024;		/* headers are small; 1 MB is absurd already */
+	hdrs.max = 1024 * 1024; /* headers are small; 1 MB is absurd already */
 	errbuf[0] = '\0';
 
 	if (qs_multi == NULL)
@@ -227,18 +227,20 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	if (qs_multi == NULL || qs_easy == NULL)
 	{
 		resp->transport = QS_TRANSPORT_NO_MEMORY;
-		strlcpy(resp->errmsg, "could not create a libcurl handle", sizeof(resp->errmsg));
+		strlcpy(resp->errmsg, "could not create a libcurl handle",
+				sizeof(resp->errmsg));
 		return;
 	}
 	curl_easy_reset(qs_easy);
 
 	/* header list: Accept always, Authorization only for Bearer */
 	{
-		struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
+		struct curl_slist *l =
+			curl_slist_append(NULL, "Accept: application/json");
 
 		if (l != NULL && req->bearer != NULL)
 		{
-			char	   *h = psprintf("Authorization: Bearer %s", req->bearer);
+			char *h = psprintf("Authorization: Bearer %s", req->bearer);
 			struct curl_slist *l2 = curl_slist_append(l, h);
 
 			/* scrub our copy of the token before giving the memory back */
@@ -253,7 +255,8 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		if (l == NULL)
 		{
 			resp->transport = QS_TRANSPORT_NO_MEMORY;
-			strlcpy(resp->errmsg, "could not build request headers", sizeof(resp->errmsg));
+			strlcpy(resp->errmsg, "could not build request headers",
+					sizeof(resp->errmsg));
 			return;
 		}
 		slist = l;
@@ -295,15 +298,16 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		curl_slist_free_all(slist);
 		resp->transport = QS_TRANSPORT_OTHER;
 		snprintf(resp->errmsg, sizeof(resp->errmsg),
-				 "could not configure the request: %s", curl_easy_strerror(rc));
+				 "could not configure the request: %s",
+				 curl_easy_strerror(rc));
 		return;
 	}
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
-		int			running = 1;
-		CURLMcode	mc;
+		int running = 1;
+		CURLMcode mc;
 
 		mc = curl_multi_add_handle(qs_multi, qs_easy);
 		if (mc == CURLM_OK)
@@ -311,7 +315,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 
 		while (mc == CURLM_OK)
 		{
-			int			numfds;
+			int numfds;
 
 			mc = curl_multi_perform(qs_multi, &running);
 			if (mc != CURLM_OK || running == 0)
@@ -333,8 +337,8 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		}
 		else
 		{
-			CURLMsg    *msg;
-			int			left;
+			CURLMsg *msg;
+			int left;
 
 			result = CURLE_GOT_NOTHING;
 			while ((msg = curl_multi_info_read(qs_multi, &left)) != NULL)
@@ -344,7 +348,8 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 			}
 		}
 		curl_easy_getinfo(qs_easy, CURLINFO_RESPONSE_CODE, &resp->status);
-		curl_easy_getinfo(qs_easy, CURLINFO_NUM_CONNECTS, &resp->new_connections);
+		curl_easy_getinfo(qs_easy, CURLINFO_NUM_CONNECTS,
+						  &resp->new_connections);
 		curl_easy_getinfo(qs_easy, CURLINFO_CONNECT_TIME, &connect_secs);
 	}
 	PG_FINALLY();
@@ -367,9 +372,10 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 
 	resp->transport = classify_curl(result, &body, &hdrs);
 	if (resp->transport == QS_TRANSPORT_TOO_LARGE)
-		snprintf(resp->errmsg, sizeof(resp->errmsg),
-				 "The response body exceeds qstash.max_response_bytes (%zu bytes).",
-				 req->max_bytes);
+		snprintf(
+			resp->errmsg, sizeof(resp->errmsg),
+			"The response body exceeds qstash.max_response_bytes (%zu bytes).",
+			req->max_bytes);
 	else if (resp->transport == QS_TRANSPORT_TIMEOUT)
 	{
 		if (connect_secs == 0.0)
@@ -401,7 +407,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 char *
 qs_http_header(const QsHttpResponse *resp, const char *name)
 {
-	size_t		nlen = strlen(name);
+	size_t nlen = strlen(name);
 	const char *p = resp->headers;
 	const char *end = resp->headers + resp->headers_len;
 
@@ -418,7 +424,8 @@ qs_http_header(const QsHttpResponse *resp, const char *name)
 
 			while (v < ve && (*v == ' ' || *v == '\t'))
 				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+			while (ve > v &&
+				   (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
 				ve--;
 			if (ve > v)
 				return pnstrdup(v, ve - v);

@@ -30,7 +30,7 @@ typedef struct QsJsonDoc
 static void
 release_doc(void *arg)
 {
-	QsJsonDoc  *doc = (QsJsonDoc *) arg;
+	QsJsonDoc *doc = (QsJsonDoc *) arg;
 
 	if (doc->root)
 		json_object_put(doc->root);
@@ -47,14 +47,14 @@ static char *
 widen_huge_integers(const char *buf, size_t len, size_t *newlen)
 {
 	StringInfoData out;
-	bool		in_string = false;
-	bool		rewritten = false;
-	size_t		copied = 0;
-	size_t		i = 0;
+	bool in_string = false;
+	bool rewritten = false;
+	size_t copied = 0;
+	size_t i = 0;
 
 	while (i < len)
 	{
-		char		c = buf[i];
+		char c = buf[i];
 
 		if (in_string)
 		{
@@ -76,10 +76,10 @@ widen_huge_integers(const char *buf, size_t len, size_t *newlen)
 		}
 		if (c == '-' || (c >= '0' && c <= '9'))
 		{
-			size_t		start = i;
-			size_t		dstart;
-			size_t		ndigits;
-			bool		neg = (c == '-');
+			size_t start = i;
+			size_t dstart;
+			size_t ndigits;
+			bool neg = (c == '-');
 
 			if (neg)
 				i++;
@@ -96,8 +96,9 @@ widen_huge_integers(const char *buf, size_t len, size_t *newlen)
 			}
 			if (ndigits >= 19)
 			{
-				const char *lim = neg ? "9223372036854775808" : "18446744073709551615";
-				bool		huge;
+				const char *lim =
+					neg ? "9223372036854775808" : "18446744073709551615";
+				bool huge;
 
 				if (ndigits != strlen(lim))
 					huge = ndigits > strlen(lim);
@@ -133,10 +134,10 @@ qsjson_parse(const char *buf, size_t len, char **error)
 	struct json_tokener *tok;
 	struct json_object *root;
 	enum json_tokener_error jerr;
-	size_t		end;
-	char	   *wide;
-	size_t		widelen = 0;
-	QsJsonDoc  *doc;
+	size_t end;
+	char *wide;
+	size_t widelen = 0;
+	QsJsonDoc *doc;
 
 	*error = NULL;
 	if (len > INT_MAX)
@@ -160,7 +161,8 @@ qsjson_parse(const char *buf, size_t len, char **error)
 		*error = pstrdup("out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok,
+						   JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, buf, (int) len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
@@ -194,7 +196,8 @@ qsjson_parse(const char *buf, size_t len, char **error)
 	if (end < len)
 	{
 		json_object_put(root);
-		*error = psprintf("unexpected data after the JSON document at byte %zu", end);
+		*error = psprintf(
+			"unexpected data after the JSON document at byte %zu", end);
 		return NULL;
 	}
 
@@ -277,8 +280,8 @@ qsjson_object_get(const QsJson *node, const char *key)
 }
 
 bool
-qsjson_object_next(const QsJson *node, QsJsonIter **iter,
-				   const char **key, QsJson **value)
+qsjson_object_next(const QsJson *node, QsJsonIter **iter, const char **key,
+				   QsJson **value)
 {
 	struct lh_entry *e;
 
@@ -333,9 +336,8 @@ qsjson_text(const QsJson *node, size_t *len)
 		*len = 4;
 		return "null";
 	}
-	s = json_object_to_json_string_length(NODE(node),
-										  JSON_C_TO_STRING_PLAIN |
-										  JSON_C_TO_STRING_NOSLASHESCAPE,
-										  len);
+	s = json_object_to_json_string_length(
+		NODE(node), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		len);
 	return s;
 }

@@ -12,7 +12,7 @@
 #ifndef QSTASH_JSON_H
 #define QSTASH_JSON_H
 
-typedef struct QsJson QsJson;	/* a node of a parsed document */
+typedef struct QsJson QsJson; /* a node of a parsed document */
 
 typedef enum QsJsonKind
 {
@@ -30,7 +30,7 @@ extern QsJson *qsjson_parse(const char *buf, size_t len, char **error);
 
 extern QsJsonKind qsjson_kind(const QsJson *node);
 extern const char *qsjson_kind_name(QsJsonKind kind);
-extern int	qsjson_array_length(const QsJson *node);
+extern int qsjson_array_length(const QsJson *node);
 extern QsJson *qsjson_array_get(const QsJson *node, int i);
 extern QsJson *qsjson_object_get(const QsJson *node, const char *key);
 
@@ -46,4 +46,4 @@ extern bool qsjson_int64(const QsJson *node, int64 *out);
 /* The value as compact JSON text; numbers keep the text they were sent as. */
 extern const char *qsjson_text(const QsJson *node, size_t *len);
 
-#endif							/* QSTASH_JSON_H */
+#endif /* QSTASH_JSON_H */

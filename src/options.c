@@ -35,7 +35,7 @@
 typedef struct QsOption
 {
 	const char *name;
-	Oid			context;
+	Oid context;
 } QsOption;
 
 static const QsOption valid_options[] = {
@@ -54,7 +54,7 @@ static bool
 is_secret_option(const char *name)
 {
 	return strcmp(name, "email") == 0 || strcmp(name, "api_key") == 0 ||
-		strcmp(name, "token") == 0;
+		   strcmp(name, "token") == 0;
 }
 
 static const char *
@@ -85,7 +85,8 @@ valid_option_list(Oid context)
 	for (int i = 0; i < lengthof(valid_options); i++)
 	{
 		if (valid_options[i].context == context)
-			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", valid_options[i].name);
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
+							 valid_options[i].name);
 	}
 	return buf.data;
 }
@@ -93,33 +94,36 @@ valid_option_list(Oid context)
 static void
 check_url(const char *name, const char *value)
 {
-	CURLU	   *u = curl_url();
-	CURLUcode	rc;
-	char	   *scheme = NULL;
-	char	   *user = NULL;
-	char	   *query = NULL;
-	char	   *fragment = NULL;
-	bool		ok_scheme = false;
-	bool		has_user;
-	bool		has_query;
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	char *scheme = NULL;
+	char *user = NULL;
+	char *query = NULL;
+	char *fragment = NULL;
+	bool ok_scheme = false;
+	bool has_user;
+	bool has_query;
 	const char *problem = NULL;
 
 	if (u == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	rc = curl_url_set(u, CURLUPART_URL, value, CURLU_NON_SUPPORT_SCHEME);
 	if (rc == CURLUE_OK)
 	{
 		if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-			(pg_strcasecmp(scheme, "http") == 0 || pg_strcasecmp(scheme, "https") == 0))
+			(pg_strcasecmp(scheme, "http") == 0 ||
+			 pg_strcasecmp(scheme, "https") == 0))
 			ok_scheme = true;
 	}
 	else
 		problem = curl_url_strerror(rc);
 	has_user = (rc == CURLUE_OK &&
 				curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK);
-	has_query = (rc == CURLUE_OK &&
-				 (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-				  curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK));
+	has_query =
+		(rc == CURLUE_OK &&
+		 (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+		  curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK));
 	curl_free(scheme);
 	curl_free(user);
 	curl_free(query);
@@ -127,55 +131,61 @@ check_url(const char *name, const char *value)
 	curl_url_cleanup(u);
 
 	if (problem != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
-				 errdetail("%s.", problem),
-				 errhint("Use an absolute http or https URL such as \"%s\".",
-						 strcmp(name, "api_url") == 0 ? QS_DEFAULT_API_URL : QS_DEFAULT_QSTASH_URL)));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+			 errdetail("%s.", problem),
+			 errhint("Use an absolute http or https URL such as \"%s\".",
+					 strcmp(name, "api_url") == 0 ? QS_DEFAULT_API_URL
+												  : QS_DEFAULT_QSTASH_URL)));
 	if (!ok_scheme)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
-				 errdetail("Only http and https URLs are accepted.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid value for option \"%s\": \"%s\"", name,
+							   value),
+						errdetail("Only http and https URLs are accepted.")));
 	if (has_user)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must not contain user information", name),
-				 errhint("Credentials are accepted only as options of a user mapping.")));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" must not contain user information", name),
+			 errhint("Credentials are accepted only as options of a user "
+					 "mapping.")));
 	if (has_query)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
-				 errdetail("The URL must not have a query or a fragment.")));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+			 errdetail("The URL must not have a query or a fragment.")));
 }
 
 static int
 parse_positive_int(const char *name, const char *value)
 {
-	char	   *end;
-	long		v;
+	char *end;
+	long v;
 
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (errno != 0 || end == value || *end != '\0' || v <= 0 || v > INT_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
-				 errhint("The value must be a positive integer number of milliseconds.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid value for option \"%s\": \"%s\"", name,
+							   value),
+						errhint("The value must be a positive integer number "
+								"of milliseconds.")));
 	return (int) v;
 }
 
 static bool
 parse_bool_option(const char *name, const char *value)
 {
-	bool		b;
+	bool b;
 
 	if (!parse_bool(value, &b))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
-				 errhint("Valid values are true and false.")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("invalid value for option \"%s\": \"%s\"", name,
+							   value),
+						errhint("Valid values are true and false.")));
 	return b;
 }
 
@@ -184,15 +194,15 @@ PG_FUNCTION_INFO_V1(qstash_fdw_validator);
 Datum
 qstash_fdw_validator(PG_FUNCTION_ARGS)
 {
-	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
-	Oid			catalog = PG_GETARG_OID(1);
-	ListCell   *lc;
+	List *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid catalog = PG_GETARG_OID(1);
+	ListCell *lc;
 
-	foreach(lc, options)
+	foreach (lc, options)
 	{
-		DefElem    *def = (DefElem *) lfirst(lc);
+		DefElem *def = (DefElem *) lfirst(lc);
 		const char *value = defGetString(def);
-		bool		known = false;
+		bool known = false;
 
 		for (int i = 0; i < lengthof(valid_options); i++)
 		{
@@ -202,20 +212,22 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 		}
 		if (!known)
 		{
-			char	   *valid = valid_option_list(catalog);
+			char *valid = valid_option_list(catalog);
 
 			if (is_secret_option(def->defname))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-						 errmsg("option \"%s\" is not accepted on a %s",
-								def->defname, context_name(catalog)),
-						 errdetail("Credentials are accepted only as options of a user mapping."),
-						 errhint("Use CREATE USER MAPPING ... SERVER ... OPTIONS (%s '...').",
-								 def->defname)));
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-					 errmsg("invalid option \"%s\"", def->defname),
-					 valid[0] != '\0'
+				ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+								errmsg("option \"%s\" is not accepted on a %s",
+									   def->defname, context_name(catalog)),
+								errdetail("Credentials are accepted only as "
+										  "options of a user mapping."),
+								errhint("Use CREATE USER MAPPING ... SERVER "
+										"... OPTIONS (%s '...').",
+										def->defname)));
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid option \"%s\"", def->defname),
+				 valid[0] != '\0'
 					 ? errhint("Valid options for a %s of qstash_fdw are: %s.",
 							   context_name(catalog), valid)
 					 : errhint("A %s of qstash_fdw takes no options.",
@@ -228,8 +240,10 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 			if (!superuser())
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("permission denied to set option \"%s\"", def->defname),
-						 errdetail("Only superusers may choose the host the backend connects to.")));
+						 errmsg("permission denied to set option \"%s\"",
+								def->defname),
+						 errdetail("Only superusers may choose the host the "
+								   "backend connects to.")));
 			check_url(def->defname, value);
 		}
 		else if (strcmp(def->defname, "timeout_ms") == 0 ||
@@ -240,10 +254,13 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 		else if (strcmp(def->defname, "endpoint") == 0)
 		{
 			if (qs_endpoint_lookup(value) == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value for option \"endpoint\": \"%s\"", value),
-						 errhint("Valid endpoints are: %s.", qs_endpoint_names())));
+				ereport(
+					ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"endpoint\": \"%s\"",
+							value),
+					 errhint("Valid endpoints are: %s.",
+							 qs_endpoint_names())));
 		}
 		else if (value[0] == '\0')
 			ereport(ERROR,
@@ -262,30 +279,33 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 {
 	ForeignServer *server = GetForeignServer(serverid);
 	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
-	QsConn	   *conn;
+	QsConn *conn;
 	UserMapping *um;
-	HeapTuple	tp;
-	ListCell   *lc;
+	HeapTuple tp;
+	ListCell *lc;
 
 	if (strcmp(fdw->fdwname, "qstash_fdw") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" does not use the qstash_fdw foreign-data wrapper",
-						server->servername)));
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("server \"%s\" does not use the qstash_fdw "
+							   "foreign-data wrapper",
+							   server->servername)));
 
 	/* look the mapping up ourselves first, to give a useful hint */
 	tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
 						 ObjectIdGetDatum(serverid));
 	if (!HeapTupleIsValid(tp))
-		tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
+		tp = SearchSysCache2(USERMAPPINGUSERSERVER,
+							 ObjectIdGetDatum(InvalidOid),
 							 ObjectIdGetDatum(serverid));
 	if (!HeapTupleIsValid(tp))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("user mapping not found for user \"%s\" on server \"%s\"",
-						GetUserNameFromId(userid, false), server->servername),
-				 errhint("Create one with CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (email '...', api_key '...').",
-						 quote_identifier(server->servername))));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("user mapping not found for user \"%s\" on server \"%s\"",
+					GetUserNameFromId(userid, false), server->servername),
+			 errhint("Create one with CREATE USER MAPPING FOR CURRENT_USER "
+					 "SERVER %s OPTIONS (email '...', api_key '...').",
+					 quote_identifier(server->servername))));
 	ReleaseSysCache(tp);
 	um = GetUserMapping(userid, serverid);
 
@@ -299,22 +319,24 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	conn->timeout_ms = qs_guc_timeout_ms;
 	conn->connect_timeout_ms = qs_guc_connect_timeout_ms;
 
-	foreach(lc, server->options)
+	foreach (lc, server->options)
 	{
-		DefElem    *def = (DefElem *) lfirst(lc);
+		DefElem *def = (DefElem *) lfirst(lc);
 
 		if (strcmp(def->defname, "api_url") == 0)
 			conn->api_url = defGetString(def);
 		else if (strcmp(def->defname, "qstash_url") == 0)
 			conn->qstash_url = defGetString(def);
 		else if (strcmp(def->defname, "timeout_ms") == 0)
-			conn->timeout_ms = parse_positive_int(def->defname, defGetString(def));
+			conn->timeout_ms =
+				parse_positive_int(def->defname, defGetString(def));
 		else if (strcmp(def->defname, "connect_timeout_ms") == 0)
-			conn->connect_timeout_ms = parse_positive_int(def->defname, defGetString(def));
+			conn->connect_timeout_ms =
+				parse_positive_int(def->defname, defGetString(def));
 	}
-	foreach(lc, um->options)
+	foreach (lc, um->options)
 	{
-		DefElem    *def = (DefElem *) lfirst(lc);
+		DefElem *def = (DefElem *) lfirst(lc);
 
 		if (strcmp(def->defname, "email") == 0)
 			conn->email = defGetString(def);
@@ -323,7 +345,8 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 		else if (strcmp(def->defname, "token") == 0)
 			conn->token = defGetString(def);
 		else if (strcmp(def->defname, "reveal_secrets") == 0)
-			conn->reveal_secrets = parse_bool_option(def->defname, defGetString(def));
+			conn->reveal_secrets =
+				parse_bool_option(def->defname, defGetString(def));
 	}
 	return conn;
 }
@@ -337,15 +360,18 @@ QsConn *
 qs_conn_by_name(const char *servername)
 {
 	ForeignServer *server = GetForeignServerByName(servername, true);
-	AclResult	aclresult;
+	AclResult aclresult;
 
 	if (server == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("server \"%s\" does not exist", servername),
-				 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER qstash_fdw, or name another server in qstash.server.",
-						 quote_identifier(servername))));
-	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("server \"%s\" does not exist", servername),
+			 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER "
+					 "qstash_fdw, or name another server in qstash.server.",
+					 quote_identifier(servername))));
+	aclresult =
+		pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
 	return qs_conn_by_oid(server->serverid, GetUserId());
@@ -372,10 +398,14 @@ qs_conn_require_credentials(const QsConn *conn, QsApi api)
 				 errmsg("user mapping on server \"%s\" has no \"%s\" option",
 						conn->servername, missing),
 				 api == QS_API_DEVELOPER
-				 ? errhint("The developer API needs the options email and api_key: ALTER USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (ADD %s '...').",
-						   quote_identifier(conn->servername), missing)
-				 : errhint("The QStash REST API needs the option token: ALTER USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (ADD token '...').",
-						   quote_identifier(conn->servername))));
+					 ? errhint("The developer API needs the options email and "
+							   "api_key: ALTER USER MAPPING FOR CURRENT_USER "
+							   "SERVER %s OPTIONS (ADD %s '...').",
+							   quote_identifier(conn->servername), missing)
+					 : errhint("The QStash REST API needs the option token: "
+							   "ALTER USER MAPPING FOR CURRENT_USER SERVER %s "
+							   "OPTIONS (ADD token '...').",
+							   quote_identifier(conn->servername))));
 }
 
 const char *

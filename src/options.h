@@ -14,18 +14,18 @@
 /* A server and the current user's mapping on it, resolved. */
 typedef struct QsConn
 {
-	Oid			serverid;
-	Oid			umuser;			/* user of the mapping found (InvalidOid for PUBLIC) */
-	Oid			umid;			/* OID of the user mapping */
-	char	   *servername;
-	char	   *api_url;
-	char	   *qstash_url;
-	int			timeout_ms;
-	int			connect_timeout_ms;
-	char	   *email;			/* secrets below: never print them */
-	char	   *api_key;
-	char	   *token;
-	bool		reveal_secrets;
+	Oid serverid;
+	Oid umuser; /* user of the mapping found (InvalidOid for PUBLIC) */
+	Oid umid;	/* OID of the user mapping */
+	char *servername;
+	char *api_url;
+	char *qstash_url;
+	int timeout_ms;
+	int connect_timeout_ms;
+	char *email; /* secrets below: never print them */
+	char *api_key;
+	char *token;
+	bool reveal_secrets;
 } QsConn;
 
 extern QsConn *qs_conn_by_name(const char *servername);
@@ -36,4 +36,4 @@ extern const char *qs_conn_base_url(const QsConn *conn, QsApi api);
 #define QS_DEFAULT_API_URL "https://api.upstash.com"
 #define QS_DEFAULT_QSTASH_URL "https://qstash.upstash.io"
 
-#endif							/* QSTASH_OPTIONS_H */
+#endif /* QSTASH_OPTIONS_H */

@@ -13,12 +13,12 @@
 
 /* GUC variables, defined in qstash.c */
 extern char *qs_guc_server;
-extern int	qs_guc_timeout_ms;
-extern int	qs_guc_connect_timeout_ms;
-extern int	qs_guc_max_response_bytes;
-extern int	qs_guc_max_retries;
-extern int	qs_guc_retry_max_wait_ms;
-extern int	qs_guc_cache_ttl;
+extern int qs_guc_timeout_ms;
+extern int qs_guc_connect_timeout_ms;
+extern int qs_guc_max_response_bytes;
+extern int qs_guc_max_retries;
+extern int qs_guc_retry_max_wait_ms;
+extern int qs_guc_cache_ttl;
 extern char *qs_guc_ca_file;
 
-#endif							/* QSTASH_H */
+#endif /* QSTASH_H */

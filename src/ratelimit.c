@@ -23,13 +23,15 @@ void
 qs_ratelimit_parse(const QsHttpResponse *resp, QsRateLimit *rl)
 {
 	memset(rl, 0, sizeof(*rl));
-	if ((rl->limit = qs_http_header(resp, "x-ratelimit-limit-requests")) != NULL)
+	if ((rl->limit = qs_http_header(resp, "x-ratelimit-limit-requests")) !=
+		NULL)
 	{
 		rl->kind = QS_RL_CHAT;
 		rl->remaining = qs_http_header(resp, "x-ratelimit-remaining-requests");
 		rl->reset = qs_http_header(resp, "x-ratelimit-reset-requests");
 		rl->limit_tokens = qs_http_header(resp, "x-ratelimit-limit-tokens");
-		rl->remaining_tokens = qs_http_header(resp, "x-ratelimit-remaining-tokens");
+		rl->remaining_tokens =
+			qs_http_header(resp, "x-ratelimit-remaining-tokens");
 		rl->reset_tokens = qs_http_header(resp, "x-ratelimit-reset-tokens");
 	}
 	else if ((rl->limit = qs_http_header(resp, "RateLimit-Limit")) != NULL)
@@ -65,9 +67,9 @@ qs_ratelimit_kind_name(QsRateLimitKind kind)
 bool
 qs_ratelimit_reset_time(const char *raw, TimestampTz *out)
 {
-	char	   *end;
-	long long	v;
-	int64		usecs;
+	char *end;
+	long long v;
+	int64 usecs;
 
 	if (raw == NULL)
 		return false;
@@ -76,12 +78,13 @@ qs_ratelimit_reset_time(const char *raw, TimestampTz *out)
 	if (errno != 0 || end == raw || *end != '\0' || v < 0)
 		return false;
 	if (v >= 100000000000LL)
-		usecs = (int64) v * 1000;	/* milliseconds */
+		usecs = (int64) v * 1000; /* milliseconds */
 	else
 		usecs = (int64) v * 1000000;
-	if (usecs / 1000000 > (int64) 253402300799LL)	/* after 9999-12-31 */
+	if (usecs / 1000000 > (int64) 253402300799LL) /* after 9999-12-31 */
 		return false;
-	*out = usecs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC);
+	*out = usecs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+					SECS_PER_DAY * USECS_PER_SEC);
 	return true;
 }
 
@@ -89,10 +92,10 @@ qs_ratelimit_reset_time(const char *raw, TimestampTz *out)
 char *
 qs_format_utc(TimestampTz t)
 {
-	pg_time_t	secs = timestamptz_to_time_t(t);
-	int			usec = (int) (t - time_t_to_timestamptz(secs));
+	pg_time_t secs = timestamptz_to_time_t(t);
+	int usec = (int) (t - time_t_to_timestamptz(secs));
 	struct pg_tm *tm = pg_gmtime(&secs);
-	char		buf[64];
+	char buf[64];
 
 	if (tm == NULL)
 		return pstrdup("(invalid time)");
@@ -110,7 +113,8 @@ append_reset(StringInfo buf, const char *label, const char *raw)
 	if (qs_ratelimit_reset_time(raw, &t))
 		appendStringInfo(buf, "%s at %s", label, qs_format_utc(t));
 	else if (raw != NULL)
-		appendStringInfo(buf, "%s time unknown (header value \"%s\")", label, raw);
+		appendStringInfo(buf, "%s time unknown (header value \"%s\")", label,
+						 raw);
 	else
 		appendStringInfo(buf, "%s time unknown", label);
 }
@@ -129,7 +133,8 @@ qs_ratelimit_detail(const QsRateLimit *rl)
 						 OR_UNKNOWN(rl->limit), OR_UNKNOWN(rl->remaining));
 		append_reset(&buf, "reset", rl->reset);
 		appendStringInfo(&buf, ". Tokens: limit %s, remaining %s, ",
-						 OR_UNKNOWN(rl->limit_tokens), OR_UNKNOWN(rl->remaining_tokens));
+						 OR_UNKNOWN(rl->limit_tokens),
+						 OR_UNKNOWN(rl->remaining_tokens));
 		append_reset(&buf, "reset", rl->reset_tokens);
 		appendStringInfoChar(&buf, '.');
 	}

@@ -13,20 +13,20 @@
 
 typedef enum QsRateLimitKind
 {
-	QS_RL_BURST,				/* Burst-RateLimit-*, or no known header */
-	QS_RL_DAILY,				/* RateLimit-* */
-	QS_RL_CHAT					/* x-ratelimit-* */
+	QS_RL_BURST, /* Burst-RateLimit-*, or no known header */
+	QS_RL_DAILY, /* RateLimit-* */
+	QS_RL_CHAT	 /* x-ratelimit-* */
 } QsRateLimitKind;
 
 typedef struct QsRateLimit
 {
 	QsRateLimitKind kind;
-	char	   *limit;			/* raw header values, NULL when absent */
-	char	   *remaining;
-	char	   *reset;
-	char	   *limit_tokens;	/* chat only */
-	char	   *remaining_tokens;
-	char	   *reset_tokens;
+	char *limit; /* raw header values, NULL when absent */
+	char *remaining;
+	char *reset;
+	char *limit_tokens; /* chat only */
+	char *remaining_tokens;
+	char *reset_tokens;
 } QsRateLimit;
 
 extern void qs_ratelimit_parse(const QsHttpResponse *resp, QsRateLimit *rl);
@@ -35,4 +35,4 @@ extern const char *qs_ratelimit_kind_name(QsRateLimitKind kind);
 extern char *qs_ratelimit_detail(const QsRateLimit *rl);
 extern char *qs_format_utc(TimestampTz t);
 
-#endif							/* QSTASH_RATELIMIT_H */
+#endif /* QSTASH_RATELIMIT_H */

@@ -39,14 +39,15 @@ qs_sleep(long ms)
 
 	for (;;)
 	{
-		long		left;
+		long left;
 
 		CHECK_FOR_INTERRUPTS();
 		left = (long) ((end - GetCurrentTimestamp()) / 1000);
 		if (left <= 0)
 			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
@@ -67,10 +68,11 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 	{
 		QsRateLimit rl;
 		TimestampTz reset;
-		long		wait_ms;
+		long wait_ms;
 
 		qs_ratelimit_parse(resp, &rl);
-		if (rl.kind != QS_RL_BURST || !qs_ratelimit_reset_time(rl.reset, &reset))
+		if (rl.kind != QS_RL_BURST ||
+			!qs_ratelimit_reset_time(rl.reset, &reset))
 			return -1;
 		wait_ms = (long) ((reset - GetCurrentTimestamp()) / 1000);
 		if (wait_ms > qs_guc_retry_max_wait_ms)
@@ -82,8 +84,8 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 
 	/* full jitter: uniform in [0, min(cap, base * 2^attempt)] */
 	{
-		double		ceiling = Min((double) QS_BACKOFF_CAP_MS,
-								  QS_BACKOFF_BASE_MS * pow(2.0, attempt));
+		double ceiling = Min((double) QS_BACKOFF_CAP_MS,
+							 QS_BACKOFF_BASE_MS * pow(2.0, attempt));
 
 		return (long) (pg_prng_double(&pg_global_prng_state) * ceiling);
 	}
@@ -96,9 +98,9 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 	QsHttpRequest req = {0};
 	QsHttpResponse resp;
 	const char *base = qs_conn_base_url(conn, api);
-	size_t		blen = strlen(base);
-	QsJson	   *doc;
-	char	   *perr;
+	size_t blen = strlen(base);
+	QsJson *doc;
+	char *perr;
 
 	qs_conn_require_credentials(conn, api);
 
@@ -119,7 +121,7 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 
 	for (int attempt = 0;; attempt++)
 	{
-		long		delay;
+		long delay;
 
 		qs_http_get(&req, &resp);
 		if (stats)
@@ -129,14 +131,17 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 			stats->connections += (int) resp.new_connections;
 			stats->bytes += (int64) resp.body_len;
 		}
-		elog(DEBUG1, "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, %.1f ms",
+		elog(DEBUG1,
+			 "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, %.1f "
+			 "ms",
 			 path, conn->servername, qs_http_transport_name(resp.transport),
 			 resp.status, resp.body_len, resp.elapsed_ms);
 
-		if (resp.transport == QS_TRANSPORT_OK &&
-			resp.status >= 200 && resp.status < 300)
+		if (resp.transport == QS_TRANSPORT_OK && resp.status >= 200 &&
+			resp.status < 300)
 			break;
-		if (resp.transport == QS_TRANSPORT_OK && resp.status == 404 && missing_ok)
+		if (resp.transport == QS_TRANSPORT_OK && resp.status == 404 &&
+			missing_ok)
 			return NULL;
 		delay = retry_delay(&resp, attempt);
 		if (delay < 0)
@@ -150,11 +155,13 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 
 	doc = qsjson_parse(resp.body, resp.body_len, &perr);
 	if (doc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
-				 errmsg("could not parse the response to \"%s\" from server \"%s\"",
-						path, conn->servername),
-				 errdetail_internal("%s.", perr)));
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
+			 errmsg(
+				 "could not parse the response to \"%s\" from server \"%s\"",
+				 path, conn->servername),
+			 errdetail_internal("%s.", perr)));
 	pfree(resp.body);
 	pfree(resp.headers);
 	return doc;

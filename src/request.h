@@ -15,13 +15,13 @@
 
 typedef struct QsFetchStats
 {
-	int			requests;		/* HTTP requests sent */
-	int			retries;		/* of which retries */
-	int			connections;	/* new TCP connections */
-	int64		bytes;			/* body bytes received */
+	int requests;	 /* HTTP requests sent */
+	int retries;	 /* of which retries */
+	int connections; /* new TCP connections */
+	int64 bytes;	 /* body bytes received */
 } QsFetchStats;
 
 extern QsJson *qs_fetch(const QsConn *conn, QsApi api, const char *path,
 						bool missing_ok, QsFetchStats *stats);
 
-#endif							/* QSTASH_REQUEST_H */
+#endif /* QSTASH_REQUEST_H */

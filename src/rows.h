@@ -30,4 +30,4 @@ extern QsMapper *qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc,
 extern void qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 						  Tuplestorestate *store);
 
-#endif							/* QSTASH_ROWS_H */
+#endif /* QSTASH_ROWS_H */
