@@ -71,6 +71,42 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 2;
 
 COMMENT ON FUNCTION qstash_users(name) IS 'QStash instances of the account (GET /v2/qstash/users)';
 
+-- Usage statistics in long format: one row per data point of every series.
+CREATE TYPE qstash_stats_point AS (
+  qstash_id uuid,
+  period text,
+  metric text,
+  series text,
+  ts timestamptz,
+  value numeric
+);
+
+CREATE FUNCTION qstash_stats(period text DEFAULT '1h', qstash_id uuid DEFAULT NULL,
+                             server name DEFAULT NULL)
+RETURNS SETOF qstash_stats_point
+AS 'MODULE_PATHNAME', 'qstash_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1200;
+
+COMMENT ON FUNCTION qstash_stats(text, uuid, name) IS
+  'Usage statistics per data point (GET /v2/qstash/stats/{id}); all instances when qstash_id is NULL';
+
+CREATE TYPE qstash_stats_summary_row AS (
+  qstash_id uuid,
+  period text,
+  dlq_message_count bigint,
+  total_monthly_billing numeric,
+  days text[]
+);
+
+CREATE FUNCTION qstash_stats_summary(period text DEFAULT '1h', qstash_id uuid DEFAULT NULL,
+                                     server name DEFAULT NULL)
+RETURNS SETOF qstash_stats_summary_row
+AS 'MODULE_PATHNAME', 'qstash_stats_summary'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 2;
+
+COMMENT ON FUNCTION qstash_stats_summary(text, uuid, name) IS
+  'Usage summary, one row per instance (GET /v2/qstash/stats/{id})';
+
 CREATE FUNCTION qstash_ipv4(server name DEFAULT NULL)
 RETURNS TABLE (cidr cidr)
 AS 'MODULE_PATHNAME', 'qstash_ipv4'
@@ -82,5 +118,7 @@ COMMENT ON FUNCTION qstash_ipv4(name) IS 'Address blocks QStash sends requests f
 -- EXECUTE on the functions.
 REVOKE ALL ON FUNCTION qstash_users(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_ipv4(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_stats(text, uuid, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_stats_summary(text, uuid, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_fdw_handler() FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_fdw_validator(text[], oid) FROM PUBLIC;

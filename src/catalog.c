@@ -77,6 +77,26 @@ static const QsColumn users_columns[] = {
 	{"extra", "jsonb", NULL, QSC_EXTRA, false},
 };
 
+/* GET /v2/qstash/stats/{id}: long format, one row per data point */
+static const QsColumn stats_columns[] = {
+	{"qstash_id", "uuid", NULL, QSC_PARAM, false},
+	{"period", "text", NULL, QSC_PARAM, false},
+	{"metric", "text", NULL, QSC_METRIC, false},
+	{"series", "text", NULL, QSC_SERIES, false},
+	{"ts", "timestamptz", "x", QSC_GOTIME, false},
+	{"value", "numeric", NULL, QSC_POINT_VALUE, false},
+};
+
+/* the same response, one row per instance */
+static const QsColumn stats_summary_columns[] = {
+	{"qstash_id", "uuid", NULL, QSC_PARAM, false},
+	{"period", "text", NULL, QSC_PARAM, false},
+	{"dlq_message_count", "bigint", "dlq_message_count", QSC_INT8, false},
+	{"total_monthly_billing", "numeric", "total_monthly_billing", QSC_NUMERIC,
+	 false},
+	{"days", "text[]", "days", QSC_TEXT_ARRAY, false},
+};
+
 static const QsColumn ipv4_columns[] = {
 	{"cidr", "cidr", NULL, QSC_ELEMENT, false},
 };
@@ -84,12 +104,51 @@ static const QsColumn ipv4_columns[] = {
 #define NCOLS(a) ((int) lengthof(a))
 
 static const QsEndpoint endpoints[] = {
-	{"users", QS_API_DEVELOPER, "/v2/qstash/users", "/v2/qstash/user/%s",
-	 QS_SHAPE_OBJECTS, users_columns, NCOLS(users_columns), 2,
-	 "QStash instances of the account, one per region"},
-	{"ipv4", QS_API_DEVELOPER, "/v2/qstash/ipv4", NULL, QS_SHAPE_SCALARS,
-	 ipv4_columns, NCOLS(ipv4_columns), 10,
-	 "address blocks QStash sends requests from"},
+	{
+		.name = "users",
+		.api = QS_API_DEVELOPER,
+		.path = "/v2/qstash/users",
+		.path_by_id = "/v2/qstash/user/%s",
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = users_columns,
+		.ncolumns = NCOLS(users_columns),
+		.rows = 2,
+		.description = "QStash instances of the account, one per region",
+	},
+	{
+		.name = "stats",
+		.api = QS_API_DEVELOPER,
+		.path = "/v2/qstash/stats/%s",
+		.per_instance = true,
+		.takes_period = true,
+		.shape = QS_SHAPE_STATS,
+		.columns = stats_columns,
+		.ncolumns = NCOLS(stats_columns),
+		.rows = 2 * 600,
+		.description = "usage statistics, one row per data point",
+	},
+	{
+		.name = "stats_summary",
+		.api = QS_API_DEVELOPER,
+		.path = "/v2/qstash/stats/%s",
+		.per_instance = true,
+		.takes_period = true,
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = stats_summary_columns,
+		.ncolumns = NCOLS(stats_summary_columns),
+		.rows = 2,
+		.description = "usage summary, one row per instance",
+	},
+	{
+		.name = "ipv4",
+		.api = QS_API_DEVELOPER,
+		.path = "/v2/qstash/ipv4",
+		.shape = QS_SHAPE_SCALARS,
+		.columns = ipv4_columns,
+		.ncolumns = NCOLS(ipv4_columns),
+		.rows = 10,
+		.description = "address blocks QStash sends requests from",
+	},
 };
 
 int
@@ -148,4 +207,22 @@ qs_endpoint_column_names(const QsEndpoint *ep)
 	for (int i = 0; i < ep->ncolumns; i++)
 		appendStringInfo(&buf, "%s%s", i ? ", " : "", ep->columns[i].name);
 	return buf.data;
+}
+
+static const char *const periods[] = {"1h", "3h", "12h", "1d",
+									  "3d", "7d", "30d"};
+
+/* A period the stats endpoint accepts, or ERROR before any request. */
+void
+qs_check_period(const char *period)
+{
+	for (int i = 0; i < lengthof(periods); i++)
+	{
+		if (strcmp(periods[i], period) == 0)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid period \"%s\"", period),
+			 errhint("Valid periods are: 1h, 3h, 12h, 1d, 3d, 7d, 30d.")));
 }

@@ -23,6 +23,11 @@ typedef enum QsConv
 	QSC_JSONB,			   /* any JSON value */
 	QSC_EXTRA,			   /* object of the keys no column claims */
 	QSC_ELEMENT,		   /* the array element itself (list of scalars) */
+	QSC_TEXT_ARRAY,		   /* JSON array of strings -> text[] */
+	QSC_GOTIME,			   /* Go time.Time.String() text -> timestamptz */
+	QSC_METRIC,			   /* stats: the key of the series */
+	QSC_SERIES,			   /* stats: the breakdown id, or NULL */
+	QSC_POINT_VALUE,	   /* stats: the number of the data point */
 	QSC_PARAM			   /* a request parameter, not from the body */
 } QsConv;
 
@@ -37,7 +42,8 @@ typedef enum QsApi
 typedef enum QsShape
 {
 	QS_SHAPE_OBJECTS, /* array of objects, one row each */
-	QS_SHAPE_SCALARS  /* array of scalars, one row each */
+	QS_SHAPE_SCALARS, /* array of scalars, one row each */
+	QS_SHAPE_STATS	  /* stats object, one row per data point */
 } QsShape;
 
 typedef struct QsColumn
@@ -55,6 +61,8 @@ typedef struct QsEndpoint
 	QsApi api;
 	const char *path;		/* list path */
 	const char *path_by_id; /* one-object path with %s for the id, or NULL */
+	bool per_instance; /* path has %s for a qstash id; fan out when none */
+	bool takes_period; /* ?period= parameter */
 	QsShape shape;
 	const QsColumn *columns;
 	int ncolumns;
@@ -69,5 +77,8 @@ extern char *qs_endpoint_names(void);
 extern const QsColumn *qs_endpoint_column(const QsEndpoint *ep,
 										  const char *name);
 extern char *qs_endpoint_column_names(const QsEndpoint *ep);
+
+#define QS_DEFAULT_PERIOD "1h"
+extern void qs_check_period(const char *period);
 
 #endif /* QSTASH_CATALOG_H */

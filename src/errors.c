@@ -37,8 +37,8 @@ qs_scrub_secrets(const QsConn *conn, char *text)
 }
 
 /* printable ASCII only, cut to QS_UPSTREAM_TEXT_MAX characters */
-static char *
-printable(const char *s, size_t len)
+char *
+qs_printable(const char *s, size_t len)
 {
 	StringInfoData buf;
 
@@ -83,12 +83,12 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 			{
 				const char *s = qsjson_string(v, &n);
 
-				out = printable(s, n);
+				out = qs_printable(s, n);
 			}
 		}
 	}
 	if (out == NULL)
-		out = printable(body, len);
+		out = qs_printable(body, len);
 	qs_scrub_secrets(conn, out);
 	return out;
 }
@@ -191,7 +191,7 @@ qs_report_failure(const QsConn *conn, const char *path,
 							   "HTTP %ld redirect not followed",
 							   path, conn->servername, resp->status),
 						errdetail_internal("Location: %s",
-										   loc ? printable(loc, strlen(loc))
+										   loc ? qs_printable(loc, strlen(loc))
 											   : "(none)"),
 						errhint("Point the server option api_url or "
 								"qstash_url at the final address.")));

@@ -34,6 +34,9 @@ extern void qs_report_failure(const QsConn *conn, const char *path,
 extern char *qs_upstream_text(const QsConn *conn, const char *body,
 							  size_t len);
 
+/* Printable ASCII, cut to 200 characters (palloc'd). */
+extern char *qs_printable(const char *s, size_t len);
+
 /* Remove the connection's secrets from a text (in place). */
 extern void qs_scrub_secrets(const QsConn *conn, char *text);
 

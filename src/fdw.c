@@ -29,6 +29,7 @@
 #include "options.h"
 #include "request.h"
 #include "rows.h"
+#include "scan.h"
 
 /* One HTTP round trip dominates any scan: charge it as startup cost. */
 #define QS_STARTUP_COST 10000.0
@@ -124,10 +125,7 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 		qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
 	QsScanState *st;
 	QsConn *conn;
-	QsJson *doc;
 	QsMapper *mapper;
-	MemoryContext fetchcxt;
-	MemoryContext old;
 
 	/* plain EXPLAIN: touch nothing */
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -138,20 +136,13 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	conn = qs_conn_by_oid(GetForeignTable(RelationGetRelid(rel))->serverid,
 						  scan_user(node));
 
-	/* the parsed document lives only until the rows are stored */
-	fetchcxt = AllocSetContextCreate(CurrentMemoryContext, "qstash fetch",
-									 ALLOCSET_DEFAULT_SIZES);
 	st->store = tuplestore_begin_heap(true, false, work_mem);
 	st->mslot =
 		MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	old = MemoryContextSwitchTo(fetchcxt);
-	doc = qs_fetch(conn, ep->api, ep->path, false, &st->stats);
 	mapper = qs_mapper_create(
 		ep, RelationGetDescr(rel), conn->reveal_secrets,
 		psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
-	qs_mapper_put(mapper, doc, NULL, st->store);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(fetchcxt);
+	qs_scan(conn, ep, NULL, mapper, st->store, &st->stats);
 }
 
 static TupleTableSlot *

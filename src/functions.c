@@ -19,6 +19,7 @@
 #include "qstash.h"
 #include "request.h"
 #include "rows.h"
+#include "scan.h"
 
 /* The server argument, or qstash.server when it is NULL. */
 static QsConn *
@@ -71,30 +72,67 @@ init_result(FunctionCallInfo fcinfo, const QsEndpoint *ep)
 	MemoryContextSwitchTo(old);
 }
 
-/* Fetch the list path of an endpoint and return its rows. */
+/* Run an endpoint and return its rows. */
 static void
-return_endpoint(FunctionCallInfo fcinfo, const char *epname, QsConn *conn,
-				const char *funcname)
+return_endpoint(FunctionCallInfo fcinfo, const char *epname,
+				const QsParams *params, int server_argno, const char *funcname)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	const QsEndpoint *ep = qs_endpoint_lookup(epname);
-	QsJson *doc;
+	QsConn *conn;
 	QsMapper *mapper;
 
 	Assert(ep != NULL);
+	/* arguments are checked before anything else, requests included */
+	if (params && params->period)
+		qs_check_period(params->period);
+	conn = server_arg(fcinfo, server_argno);
 	init_result(fcinfo, ep);
-	doc = qs_fetch(conn, ep->api, ep->path, false, NULL);
 	mapper =
 		qs_mapper_create(ep, rsinfo->setDesc, conn->reveal_secrets, funcname);
-	qs_mapper_put(mapper, doc, NULL, rsinfo->setResult);
+	qs_scan(conn, ep, params, mapper, rsinfo->setResult, NULL);
+}
+
+/* (period text, qstash_id uuid, server name) of the stats functions */
+static QsParams
+stats_args(FunctionCallInfo fcinfo)
+{
+	QsParams p = {0};
+
+	p.period = PG_ARGISNULL(0) ? QS_DEFAULT_PERIOD
+							   : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!PG_ARGISNULL(1))
+		p.qstash_id =
+			DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(1)));
+	return p;
 }
 
 PG_FUNCTION_INFO_V1(qstash_users);
 Datum
 qstash_users(PG_FUNCTION_ARGS)
 {
-	return_endpoint(fcinfo, "users", server_arg(fcinfo, 0),
-					"function qstash_users()");
+	return_endpoint(fcinfo, "users", NULL, 0, "function qstash_users()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_stats);
+Datum
+qstash_stats(PG_FUNCTION_ARGS)
+{
+	QsParams p = stats_args(fcinfo);
+
+	return_endpoint(fcinfo, "stats", &p, 2, "function qstash_stats()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_stats_summary);
+Datum
+qstash_stats_summary(PG_FUNCTION_ARGS)
+{
+	QsParams p = stats_args(fcinfo);
+
+	return_endpoint(fcinfo, "stats_summary", &p, 2,
+					"function qstash_stats_summary()");
 	return (Datum) 0;
 }
 
@@ -102,7 +140,6 @@ PG_FUNCTION_INFO_V1(qstash_ipv4);
 Datum
 qstash_ipv4(PG_FUNCTION_ARGS)
 {
-	return_endpoint(fcinfo, "ipv4", server_arg(fcinfo, 0),
-					"function qstash_ipv4()");
+	return_endpoint(fcinfo, "ipv4", NULL, 0, "function qstash_ipv4()");
 	return (Datum) 0;
 }

@@ -31,6 +31,14 @@ typedef struct QsAttMap
 	Oid ioparam;
 } QsAttMap;
 
+/* One data point of a stats response (QS_SHAPE_STATS). */
+typedef struct QsPoint
+{
+	const char *metric; /* key of the series */
+	const char *series; /* breakdown id, or NULL */
+	QsJson *value;		/* the number */
+} QsPoint;
+
 struct QsMapper
 {
 	const QsEndpoint *ep;
@@ -195,10 +203,166 @@ extra_text(QsMapper *m, QsJson *obj)
 	return any ? buf.data : NULL;
 }
 
+static bool
+read_digits(const char **p, const char *end, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (*p >= end || **p < '0' || **p > '9')
+			return false;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+expect_char(const char **p, const char *end, char c)
+{
+	if (*p >= end || **p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/*
+ * Parse Go's time.Time.String() format:
+ *   2025-10-01 11:33:05.585757103 +0000 UTC m=+0.000000001
+ * 0-9 fraction digits, a numeric offset, a zone abbreviation (or the offset
+ * again), and an optional monotonic-clock suffix.  The offset decides the
+ * instant; the fraction is rounded to microseconds.
+ */
+static TimestampTz
+parse_gotime(QsMapper *m, const char *s, size_t len)
+{
+	const char *p = s;
+	const char *end = s + len;
+	int y, mo, d, h, mi, sec, oh, om;
+	int64 nanos = 0;
+	int ndigits = 0;
+	char sign;
+	bool ok;
+	char *base;
+	TimestampTz t;
+
+	ok = read_digits(&p, end, 4, &y) && expect_char(&p, end, '-') &&
+		 read_digits(&p, end, 2, &mo) && expect_char(&p, end, '-') &&
+		 read_digits(&p, end, 2, &d) && expect_char(&p, end, ' ') &&
+		 read_digits(&p, end, 2, &h) && expect_char(&p, end, ':') &&
+		 read_digits(&p, end, 2, &mi) && expect_char(&p, end, ':') &&
+		 read_digits(&p, end, 2, &sec);
+	if (ok && p < end && *p == '.')
+	{
+		p++;
+		while (p < end && *p >= '0' && *p <= '9' && ndigits < 10)
+		{
+			nanos = nanos * 10 + (*p - '0');
+			ndigits++;
+			p++;
+		}
+		ok = ndigits >= 1 && ndigits <= 9;
+		for (int i = ndigits; i < 9; i++)
+			nanos *= 10;
+	}
+	ok =
+		ok && expect_char(&p, end, ' ') && p < end && (*p == '+' || *p == '-');
+	if (ok)
+	{
+		sign = *p++;
+		ok = read_digits(&p, end, 2, &oh) && read_digits(&p, end, 2, &om);
+	}
+	/* optional zone abbreviation, then optional " m=+1.234" */
+	if (ok && p < end && strncmp(p, " m=", Min(3, end - p)) != 0)
+	{
+		const char *z;
+
+		ok = expect_char(&p, end, ' ');
+		z = p;
+		while (p < end && *p != ' ' &&
+			   ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+				(*p >= '0' && *p <= '9') || *p == '+' || *p == '-' ||
+				*p == '_' || *p == '/'))
+			p++;
+		ok = ok && p > z;
+	}
+	if (ok && p < end)
+	{
+		ok = end - p > 4 && strncmp(p, " m=", 3) == 0 &&
+			 (p[3] == '+' || p[3] == '-');
+		for (p += 4; ok && p < end; p++)
+			ok = (*p >= '0' && *p <= '9') || *p == '.';
+	}
+	ok = ok && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 &&
+		 mi <= 59 && sec <= 60 && oh <= 15 && om <= 59;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+				 errmsg("invalid time \"%s\" in the response of endpoint "
+						"\"%s\"",
+						qs_printable(s, len), m->ep->name),
+				 errdetail("Expected Go's time format \"2006-01-02 "
+						   "15:04:05.999999999 -0700 MST\".")));
+
+	base = psprintf("%04d-%02d-%02d %02d:%02d:%02d%c%02d:%02d", y, mo, d, h,
+					mi, sec, sign, oh, om);
+	t = DatumGetTimestampTz(
+		DirectFunctionCall3(timestamptz_in, CStringGetDatum(base),
+							ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	t += (nanos + 500) / 1000;
+	if (!IS_VALID_TIMESTAMP(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("time \"%s\" is out of range", qs_printable(s, len))));
+	return t;
+}
+
+/* A JSON array of strings as an array literal for array_in. */
+static char *
+text_array_literal(QsMapper *m, QsJson *arr)
+{
+	StringInfoData buf;
+	int n = qsjson_array_length(arr);
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < n; i++)
+	{
+		QsJson *e = qsjson_array_get(arr, i);
+		size_t len;
+		const char *s;
+
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		if (qsjson_kind(e) == QSJ_NULL)
+		{
+			appendStringInfoString(&buf, "NULL");
+			continue;
+		}
+		if (qsjson_kind(e) != QSJ_STRING)
+			wrong_type(m, "an array of strings", arr);
+		s = qsjson_string(e, &len);
+		if (memchr(s, '\0', len) != NULL)
+			wrong_type(m, "an array of strings without NUL", arr);
+		appendStringInfoChar(&buf, '"');
+		for (size_t j = 0; j < len; j++)
+		{
+			if (s[j] == '"' || s[j] == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, s[j]);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 /* Convert one column of one row; sets *isnull. */
 static Datum
-convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsParams *params,
-		bool *isnull)
+convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
+		const QsParams *params, bool *isnull)
 {
 	const QsColumn *c = a->col;
 	QsJson *v;
@@ -230,8 +394,21 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsParams *params,
 			*isnull = false;
 			return input(a, p);
 		}
+		case QSC_METRIC:
+		case QSC_SERIES:
+		{
+			const char *p = c->conv == QSC_METRIC ? pt->metric : pt->series;
+
+			if (p == NULL)
+				return (Datum) 0;
+			*isnull = false;
+			return input(a, p);
+		}
 		case QSC_ELEMENT:
 			v = row;
+			break;
+		case QSC_POINT_VALUE:
+			v = pt->value;
 			break;
 		default:
 			v = qsjson_object_get(row, c->json_key);
@@ -306,7 +483,24 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsParams *params,
 			}
 			return epoch_datum(a, i);
 		}
+		case QSC_GOTIME:
+		{
+			size_t len;
+			const char *t;
+
+			if (k != QSJ_STRING)
+				wrong_type(m, "a string", v);
+			t = qsjson_string(v, &len);
+			if (a->typid == TIMESTAMPTZOID)
+				return TimestampTzGetDatum(parse_gotime(m, t, len));
+			return input(a, timestamptz_to_str(parse_gotime(m, t, len)));
+		}
+		case QSC_TEXT_ARRAY:
+			if (k != QSJ_ARRAY)
+				wrong_type(m, "an array of strings", v);
+			return input(a, text_array_literal(m, v));
 		case QSC_NUMERIC:
+		case QSC_POINT_VALUE:
 		{
 			size_t len;
 
@@ -322,13 +516,15 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsParams *params,
 		}
 		case QSC_EXTRA:
 		case QSC_PARAM:
+		case QSC_METRIC:
+		case QSC_SERIES:
 			break;
 	}
 	pg_unreachable();
 }
 
 static void
-put_row(QsMapper *m, QsJson *row, const QsParams *params,
+put_row(QsMapper *m, QsJson *row, const QsPoint *pt, const QsParams *params,
 		Tuplestorestate *store)
 {
 	MemoryContext old = MemoryContextSwitchTo(m->rowcxt);
@@ -344,12 +540,106 @@ put_row(QsMapper *m, QsJson *row, const QsParams *params,
 			continue;
 		}
 		m->cur_col = a->col;
-		m->values[i] = convert(m, a, row, params, &m->nulls[i]);
+		m->values[i] = convert(m, a, row, pt, params, &m->nulls[i]);
 	}
 	m->cur_col = NULL;
 	MemoryContextSwitchTo(old);
 	tuplestore_putvalues(store, m->tupdesc, m->values, m->nulls);
 	MemoryContextReset(m->rowcxt);
+}
+
+pg_attribute_noreturn() static void unexpected_shape(QsMapper *m,
+													 const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+			 errmsg("unexpected JSON type in the response of endpoint \"%s\"",
+					m->ep->name),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * Stats: every key whose value is an array of series-shaped objects gives
+ * rows, known or not.  {x, y, k...} is a point of the series named by the
+ * key (series NULL) plus one point per other number k (series k);
+ * {id, data_points: [{x, y}]} is a series broken down by id.  Other keys
+ * (days, dlq_message_count, ...) are not series and are skipped.
+ */
+static void
+put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
+		  Tuplestorestate *store)
+{
+	QsJsonIter *it = NULL;
+	const char *key;
+	QsJson *arr;
+
+	if (qsjson_kind(doc) != QSJ_OBJECT)
+		unexpected_shape(m,
+						 psprintf("The response is a %s, expected an object.",
+								  qsjson_kind_name(qsjson_kind(doc))));
+	m->cur_row = 0;
+	while (qsjson_object_next(doc, &it, &key, &arr))
+	{
+		int n;
+
+		if (qsjson_kind(arr) != QSJ_ARRAY)
+			continue;
+		n = qsjson_array_length(arr);
+		for (int i = 0; i < n; i++)
+		{
+			QsJson *e = qsjson_array_get(arr, i);
+			QsJson *dps;
+			QsPoint pt = {key, NULL, NULL};
+
+			if (qsjson_kind(e) != QSJ_OBJECT)
+				break; /* not a series (days) */
+			dps = qsjson_object_get(e, "data_points");
+			if (qsjson_kind(dps) == QSJ_ARRAY)
+			{
+				QsJson *id = qsjson_object_get(e, "id");
+				size_t len;
+				int np = qsjson_array_length(dps);
+
+				if (qsjson_kind(id) == QSJ_STRING)
+					pt.series = qsjson_string(id, &len);
+				for (int j = 0; j < np; j++)
+				{
+					QsJson *dp = qsjson_array_get(dps, j);
+
+					if (qsjson_kind(dp) != QSJ_OBJECT)
+						unexpected_shape(
+							m, psprintf(
+								   "A data point of \"%s\" is not an object.",
+								   key));
+					pt.value = qsjson_object_get(dp, "y");
+					put_row(m, dp, &pt, params, store);
+					m->cur_row++;
+				}
+			}
+			else if (qsjson_object_get(e, "x") != NULL)
+			{
+				QsJsonIter *mit = NULL;
+				const char *mkey;
+				QsJson *mval;
+
+				pt.value = qsjson_object_get(e, "y");
+				put_row(m, e, &pt, params, store);
+				m->cur_row++;
+				while (qsjson_object_next(e, &mit, &mkey, &mval))
+				{
+					QsJsonKind k = qsjson_kind(mval);
+
+					if (strcmp(mkey, "x") == 0 || strcmp(mkey, "y") == 0 ||
+						(k != QSJ_INT && k != QSJ_DOUBLE))
+						continue;
+					pt.series = mkey;
+					pt.value = mval;
+					put_row(m, e, &pt, params, store);
+					m->cur_row++;
+				}
+			}
+		}
+	}
 }
 
 void
@@ -358,7 +648,7 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 {
 	ErrorContextCallback errcb;
 	static const QsParams no_params = {0};
-	int n;
+	static const QsPoint no_point = {0};
 
 	if (params == NULL)
 		params = &no_params;
@@ -368,23 +658,21 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	if (qsjson_kind(doc) == QSJ_OBJECT)
+	if (m->ep->shape == QS_SHAPE_STATS)
+		put_stats(m, doc, params, store);
+	else if (qsjson_kind(doc) == QSJ_OBJECT)
 	{
-		/* a single object (GET /user/{id}) is a one-row list */
+		/* a single object (GET /user/{id}, stats_summary) is one row */
 		if (m->ep->shape != QS_SHAPE_OBJECTS)
-			ereport(
-				ERROR,
-				(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-				 errmsg(
-					 "unexpected JSON type in the response of endpoint \"%s\"",
-					 m->ep->name),
-				 errdetail("The response is an object, expected an array.")));
+			unexpected_shape(m,
+							 "The response is an object, expected an array.");
 		m->cur_row = 0;
-		put_row(m, doc, params, store);
+		put_row(m, doc, &no_point, params, store);
 	}
 	else if (qsjson_kind(doc) == QSJ_ARRAY)
 	{
-		n = qsjson_array_length(doc);
+		int n = qsjson_array_length(doc);
+
 		for (int r = 0; r < n; r++)
 		{
 			QsJson *row = qsjson_array_get(doc, r);
@@ -392,25 +680,16 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 			m->cur_row = r;
 			if (m->ep->shape == QS_SHAPE_OBJECTS &&
 				qsjson_kind(row) != QSJ_OBJECT)
-				ereport(
-					ERROR,
-					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-					 errmsg("unexpected JSON type in the response of endpoint "
-							"\"%s\"",
-							m->ep->name),
-					 errdetail("Element %d is a %s, expected an object.",
-							   r + 1, qsjson_kind_name(qsjson_kind(row)))));
-			put_row(m, row, params, store);
+				unexpected_shape(
+					m, psprintf("Element %d is a %s, expected an object.",
+								r + 1, qsjson_kind_name(qsjson_kind(row))));
+			put_row(m, row, &no_point, params, store);
 		}
 	}
 	else
-		ereport(
-			ERROR,
-			(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-			 errmsg("unexpected JSON type in the response of endpoint \"%s\"",
-					m->ep->name),
-			 errdetail("The response is a %s, expected an array.",
-					   qsjson_kind_name(qsjson_kind(doc)))));
+		unexpected_shape(m,
+						 psprintf("The response is a %s, expected an array.",
+								  qsjson_kind_name(qsjson_kind(doc))));
 
 	error_context_stack = errcb.previous;
 }

@@ -45,6 +45,59 @@ class State:
             self.overrides = {}
 
 
+# period -> (data points, seconds between points), as the API documents it
+PERIODS = {"1h": (60, 60), "3h": (60, 180), "12h": (60, 720),
+           "1d": (60, 1440), "3d": (60, 4320), "7d": (60, 10080),
+           "30d": (240, 10800)}
+STATS_NOW = 1795003200          # 2026-11-18 12:00:00 UTC: the last point
+MONTH_START = 1793491200        # 2026-11-01 00:00:00 UTC: November, 30 days
+# fraction digits cycle 0, 3, 6, 9 as Go prints them (trailing zeros trimmed)
+NANOS = [0, 426000000, 585757000, 585757103]
+
+
+def gotime(epoch, nanos):
+    """time.Time.String() of a UTC time, as the developer API sends it."""
+    t = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
+    if nanos:
+        t += "." + ("%09d" % nanos).rstrip("0")
+    return t + " +0000 UTC"
+
+
+def stats_body(idx, period):
+    """Deterministic stats of instance number idx for a period."""
+    n, step = PERIODS[period]
+    pts = [gotime(STATS_NOW - (n - 1 - i) * step, NANOS[i % 4])
+           for i in range(n)]
+    days = [gotime(MONTH_START + d * 86400, 0) for d in range(30)]
+    names = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday",
+             "Friday", "Saturday"]
+
+    def series(f):
+        return [{"x": x, "y": f(i)} for i, x in enumerate(pts)]
+
+    return {
+        "days": [names[d % 7] for d in range(30)],
+        "daily_requests": [{"x": x, "y": 100 * (d + 1) + idx,
+                            "workflow_message": d, "workflow_run": 2 * d}
+                           for d, x in enumerate(days)],
+        "daily_billings": [{"x": x, "y": (d + 1) * 0.125 + idx}
+                           for d, x in enumerate(days)],
+        "daily_bandwidths": [{"x": x, "y": 1048576 * d}
+                             for d, x in enumerate(days)],
+        "daily_used": series(lambda i: (i * 3 + idx) % 17),
+        "daily_used_workflow": series(lambda i: i % 5),
+        "daily_qstash_messages": [
+            {"id": "delivered", "data_points": series(lambda i: i + idx)},
+            {"id": "failed", "data_points": series(lambda i: i % 3)}],
+        "daily_workflow_messages": [
+            {"id": "canceled", "data_points": series(lambda i: i % 2)},
+            {"id": "finished", "data_points": series(lambda i: 10 + i)}],
+        "dlq_message_count": 3 + idx,
+        "daily_bandwidth_used": series(lambda i: i * 1024),
+        "total_monthly_billing": 5.806 + idx,
+    }
+
+
 def load_fixture(name):
     with open(os.path.join(FIXTURES, name), "rb") as f:
         return f.read()
@@ -150,6 +203,15 @@ class Handler(BaseHTTPRequestHandler):
                 if u.get("id") == uid:
                     return 200, json.dumps(u)
             return 404, '{"error":"qstash user not found"}'
+        if path.startswith("/v2/qstash/stats/"):
+            uid = path.rsplit("/", 1)[1]
+            period = urllib.parse.parse_qs(query).get("period", ["1h"])[0]
+            ids = [u.get("id") for u in json.loads(load_fixture("users.json"))]
+            if uid not in ids:
+                return 404, '{"error":"qstash user not found"}'
+            if period not in PERIODS:
+                return 400, '{"error":"invalid period"}'
+            return 200, json.dumps(stats_body(ids.index(uid), period))
         if path == "/v2/qstash/ipv4":
             return 200, load_fixture("ipv4.json")
         return 404, '{"error":"not found"}'
