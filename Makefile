@@ -11,6 +11,7 @@ OBJS = \
 	src/options.o \
 	src/catalog.o \
 	src/request.o \
+	src/cache.o \
 	src/scan.o \
 	src/rows.o \
 	src/functions.o \
@@ -21,7 +22,7 @@ PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
-REGRESS = options users stats errors
+REGRESS = options users stats fdw errors
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
 
 PKG_CONFIG ?= pkg-config

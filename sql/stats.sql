@@ -27,7 +27,7 @@ SELECT p.period, u.region, count(*) AS rows,
        LATERAL qstash_stats(p.period) s
        JOIN qstash_users() u ON u.id = s.qstash_id
  GROUP BY p.o, p.period, u.region ORDER BY p.o, u.region;
--- 7 periods x (1 list + 2 instances), plus 1 for the joined qstash_users()
+-- one users list for the whole statement (7 fan-outs and the join share it) + 7 periods x 2 instances
 \! $QSTASH_MOCK_CTL count
 
 -- the requests of one fan-out, and of one instance

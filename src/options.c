@@ -311,6 +311,7 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 
 	conn = palloc0(sizeof(QsConn));
 	conn->serverid = serverid;
+	conn->userid = userid;
 	conn->servername = pstrdup(server->servername);
 	conn->umuser = um->userid;
 	conn->umid = um->umid;

@@ -15,6 +15,7 @@
 typedef struct QsConn
 {
 	Oid serverid;
+	Oid userid; /* the user the mapping was looked up for */
 	Oid umuser; /* user of the mapping found (InvalidOid for PUBLIC) */
 	Oid umid;	/* OID of the user mapping */
 	char *servername;

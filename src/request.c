@@ -22,6 +22,7 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
+#include "cache.h"
 #include "errors.h"
 #include "http.h"
 #include "qstash.h"
@@ -91,6 +92,22 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 	}
 }
 
+static QsJson *
+parse_body(const QsConn *conn, const char *path, const char *body, size_t len)
+{
+	char *perr;
+	QsJson *doc = qsjson_parse(body, len, &perr);
+
+	if (doc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
+				 errmsg("could not parse the response to \"%s\" from server "
+						"\"%s\"",
+						path, conn->servername),
+				 errdetail_internal("%s.", perr)));
+	return doc;
+}
+
 QsJson *
 qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 		 QsFetchStats *stats)
@@ -100,7 +117,10 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 	const char *base = qs_conn_base_url(conn, api);
 	size_t blen = strlen(base);
 	QsJson *doc;
-	char *perr;
+	QsCacheKey key;
+	long cached_status;
+	const char *cached_body;
+	size_t cached_len;
 
 	qs_conn_require_credentials(conn, api);
 
@@ -119,6 +139,21 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 	req.max_bytes = (size_t) qs_guc_max_response_bytes;
 	req.ca_file = qs_guc_ca_file;
 
+	key.serverid = conn->serverid;
+	key.umid = conn->umid;
+	key.userid = conn->userid;
+	key.url = req.url;
+	if (qs_cache_get(&key, &cached_status, &cached_body, &cached_len))
+	{
+		if (stats)
+			stats->cache_hits++;
+		elog(DEBUG1, "qstash: GET %s on server \"%s\": reused (HTTP %ld)",
+			 path, conn->servername, cached_status);
+		if (cached_status == 404)
+			return NULL;
+		return parse_body(conn, path, cached_body, cached_len);
+	}
+
 	for (int attempt = 0;; attempt++)
 	{
 		long delay;
@@ -132,8 +167,8 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 			stats->bytes += (int64) resp.body_len;
 		}
 		elog(DEBUG1,
-			 "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, %.1f "
-			 "ms",
+			 "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, "
+			 "%.1f ms",
 			 path, conn->servername, qs_http_transport_name(resp.transport),
 			 resp.status, resp.body_len, resp.elapsed_ms);
 
@@ -142,7 +177,10 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 			break;
 		if (resp.transport == QS_TRANSPORT_OK && resp.status == 404 &&
 			missing_ok)
+		{
+			qs_cache_put(&key, 404, "", 0);
 			return NULL;
+		}
 		delay = retry_delay(&resp, attempt);
 		if (delay < 0)
 			qs_report_failure(conn, path, &resp);
@@ -153,15 +191,9 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 		qs_sleep(delay);
 	}
 
-	doc = qsjson_parse(resp.body, resp.body_len, &perr);
-	if (doc == NULL)
-		ereport(
-			ERROR,
-			(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
-			 errmsg(
-				 "could not parse the response to \"%s\" from server \"%s\"",
-				 path, conn->servername),
-			 errdetail_internal("%s.", perr)));
+	/* parse first: a body that does not parse is not kept */
+	doc = parse_body(conn, path, resp.body, resp.body_len);
+	qs_cache_put(&key, resp.status, resp.body, resp.body_len);
 	pfree(resp.body);
 	pfree(resp.headers);
 	return doc;

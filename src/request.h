@@ -18,6 +18,7 @@ typedef struct QsFetchStats
 	int requests;	 /* HTTP requests sent */
 	int retries;	 /* of which retries */
 	int connections; /* new TCP connections */
+	int cache_hits;	 /* responses reused instead of fetched */
 	int64 bytes;	 /* body bytes received */
 } QsFetchStats;
 

@@ -21,6 +21,7 @@ typedef struct QsMapper QsMapper;
 /* Request parameters that columns of kind QSC_PARAM report. */
 typedef struct QsParams
 {
+	const char *id; /* users: fetch this one (GET /user/{id}) */
 	const char *qstash_id;
 	const char *period;
 } QsParams;

@@ -116,7 +116,13 @@ qs_scan(const QsConn *conn, const QsEndpoint *ep, const QsParams *params,
 
 	if (!ep->per_instance)
 	{
-		fetch_and_map(conn, ep, ep->path, false, &p, mapper, store, stats);
+		/* a lookup by id: an id the API does not know gives no rows */
+		if (p.id != NULL && ep->path_by_id != NULL)
+			fetch_and_map(conn, ep,
+						  psprintf(ep->path_by_id, escape_segment(p.id)), true,
+						  &p, mapper, store, stats);
+		else
+			fetch_and_map(conn, ep, ep->path, false, &p, mapper, store, stats);
 		return;
 	}
 
