@@ -97,6 +97,11 @@ SELECT reserved_price FROM qstash_users();
 \! $QSTASH_MOCK_CTL queue --body '[{"state": "a\u0000b"}]'
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
 
+\! $QSTASH_MOCK_CTL queue --body-b64 W3sic3RhdGUiOiAiY2Fm6SJ9XQ==
+SELECT * FROM show_error('SELECT * FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --body '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]'
+SELECT * FROM show_error('SELECT * FROM qstash_users()');
+
 -- the size cap
 SET qstash.max_response_bytes = 1024;
 \! $QSTASH_MOCK_CTL queue --body x --body-repeat 5000
@@ -110,9 +115,33 @@ SELECT * FROM show_error('SELECT * FROM qstash_users(''closed'')');
 SET qstash.timeout_ms = 200;
 \! $QSTASH_MOCK_CTL queue --delay-ms 2000 --body '[]'
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --body-delay-ms 2000 --body '[{"id": "99a4c327-31f0-490f-a594-043ade84085a"}]'
+SELECT * FROM show_error('SELECT * FROM qstash_users()');
 RESET qstash.timeout_ms;
 \! $QSTASH_MOCK_CTL queue --body '[{"id": "99a4c327-31f0-490f-a594-043ade84085a"}]' --close-mid-body
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
+
+-- TLS is always verified: a self-signed certificate fails, unless trusted
+\getenv tls_url QSTASH_MOCK_TLS_URL
+\getenv ca_file QSTASH_MOCK_CA_FILE
+CREATE SERVER tls FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'tls_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER tls OPTIONS (email :'mock_email', api_key :'mock_key');
+SELECT * FROM show_error('SELECT * FROM qstash_users(''tls'')');
+SET qstash.ca_file = :'ca_file';
+SELECT region FROM qstash_users('tls') ORDER BY region;
+RESET qstash.ca_file;
+
+-- a rate limit caught in PL/pgSQL, its reset read from the diagnostics
+\! $QSTASH_MOCK_CTL queue --status 429 --header 'Burst-RateLimit-Limit: 100' --header 'Burst-RateLimit-Remaining: 0' --header 'Burst-RateLimit-Reset: 1795000000'
+DO $$
+DECLARE detail text; hint text;
+BEGIN
+  PERFORM * FROM qstash_users();
+EXCEPTION WHEN SQLSTATE 'QS001' THEN
+  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+  RAISE NOTICE 'rate limited: % / reset %', detail,
+    substring(detail from 'reset at ([0-9: -]+\+00)')::timestamptz;
+END $$;
 
 -- retries: two 500s then the fixture: 3 requests; a daily 429 is never retried
 SET qstash.max_retries = 3;
@@ -123,6 +152,17 @@ SELECT count(*) FROM qstash_users();
 \! $QSTASH_MOCK_CTL reset
 \! $QSTASH_MOCK_CTL queue --status 429 --header 'RateLimit-Limit: 1000' --header 'RateLimit-Reset: 1795000000' --times 4
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
+\! $QSTASH_MOCK_CTL count
+-- a burst 429 that resets within qstash.retry_max_wait_ms is waited out, once
+\! $QSTASH_MOCK_CTL reset
+\! $QSTASH_MOCK_CTL queue --status 429 --reset-in-ms 300
+SELECT count(*) FROM qstash_users();
+\! $QSTASH_MOCK_CTL count
+-- ... one that resets later is not
+\! $QSTASH_MOCK_CTL reset
+\! $QSTASH_MOCK_CTL queue --status 429 --reset-in-ms 60000 --times 2
+-- (only SQLSTATE and message: the reset time in DETAIL differs at each run)
+SELECT * FROM show_error('SELECT count(*) FROM qstash_users()') LIMIT 2;
 \! $QSTASH_MOCK_CTL count
 SET qstash.max_retries = 0;
 

@@ -11,7 +11,7 @@ QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QS_PG_MAJOR=${QS_PG_MAJOR:-15}
 QS_PACKAGES="postgresql-$QS_PG_MAJOR postgresql-server-dev-$QS_PG_MAJOR
   libcurl4-openssl-dev libjson-c-dev pkg-config make gcc python3
-  libipc-run-perl postgresql-$QS_PG_MAJOR-cron"
+  libipc-run-perl postgresql-$QS_PG_MAJOR-cron openssl"
 QS_WORK=""
 QS_PGPORT=${QS_PGPORT:-55432}
 QS_PIDS=()

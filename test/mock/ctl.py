@@ -2,8 +2,9 @@
 
   ctl.py reset
   ctl.py queue [--path P] [--status N] [--header 'K: V']... [--body TEXT]
-               [--body-repeat N] [--delay-ms N] [--body-delay-ms N]
-               [--close-mid-body] [--times N]
+               [--body-repeat N] [--body-b64 B64] [--delay-ms N]
+               [--body-delay-ms N] [--close-mid-body] [--reset-in-ms N]
+               [--times N]
   ctl.py fixture PATH FILE
   ctl.py log       one line per request: METHOD PATH[?QUERY] conn=N auth=K agent=A
   ctl.py count     requests=N connections=M
@@ -38,6 +39,9 @@ def main():
     q.add_argument("--header", action="append", default=[])
     q.add_argument("--body", default="")
     q.add_argument("--body-repeat", type=int)
+    q.add_argument("--body-b64", help="the body as base64 (for bytes that are not text)")
+    q.add_argument("--reset-in-ms", type=int,
+                   help="Burst-RateLimit-Reset this many ms from now (epoch ms)")
     q.add_argument("--delay-ms", type=int, default=0)
     q.add_argument("--body-delay-ms", type=int, default=0)
     q.add_argument("--close-mid-body", action="store_true")
@@ -60,6 +64,10 @@ def main():
                 "close_mid_body": a.close_mid_body}
         if a.body_repeat:
             item["body_repeat"] = a.body_repeat
+        if a.body_b64:
+            item["body_b64"] = a.body_b64
+        if a.reset_in_ms is not None:
+            item["reset_in_ms"] = a.reset_in_ms
         call(a.url, "/_mock/queue", [item] * a.times)
     elif a.cmd == "fixture":
         call(a.url, "/_mock/fixture", {"path": a.path, "file": a.file})

@@ -230,10 +230,17 @@ class Handler(BaseHTTPRequestHandler):
         item = self.scripted(url.path)
         if item is not None:
             body = item.get("body", "")
+            if "body_b64" in item:
+                body = base64.b64decode(item["body_b64"])
+            headers = dict(item.get("headers") or {})
+            if "reset_in_ms" in item:
+                # a burst limit that resets shortly, in epoch milliseconds
+                headers["Burst-RateLimit-Reset"] = str(
+                    int(time.time() * 1000) + int(item["reset_in_ms"]))
             if "body_repeat" in item:
                 body = body * int(item["body_repeat"])
             return self.send(item.get("status", 200), body,
-                             item.get("headers"), item.get("delay_ms", 0),
+                             headers, item.get("delay_ms", 0),
                              item.get("body_delay_ms", 0),
                              item.get("close_mid_body", False))
         if auth != "basic":
@@ -259,10 +266,31 @@ class Server(ThreadingHTTPServer):
         pass
 
 
-def make_server(email, api_key, token, port=0):
+def make_server(email, api_key, token, port=0, tls=None):
+    """tls: (certfile, keyfile) to serve HTTPS instead of HTTP."""
     srv = Server(("127.0.0.1", port), Handler)
     srv.state = State(email, api_key, token)
+    if tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     return srv
+
+
+def make_self_signed(directory):
+    """A self-signed certificate for 127.0.0.1 (needs the openssl tool)."""
+    import subprocess
+    cert = os.path.join(directory, "mock-cert.pem")
+    key = os.path.join(directory, "mock-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return cert, key
 
 
 if __name__ == "__main__":
