@@ -24,6 +24,10 @@ PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
 REGRESS = options users stats fdw errors
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
+# TAP tests (make installcheck runs them too; they start their own clusters)
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -I $(srcdir)/test/t
 
 PKG_CONFIG ?= pkg-config
 PG_CPPFLAGS = -I$(srcdir)/src $(shell $(PKG_CONFIG) --cflags libcurl json-c) \

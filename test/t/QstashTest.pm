@@ -1,0 +1,80 @@
+# Helpers for pg_qstash's TAP tests: the mock API and a node set up for it.
+package QstashTest;
+
+use strict;
+use warnings;
+
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use IPC::Run;
+use Time::HiRes qw(usleep);
+
+my $mockdir = dirname(__FILE__) . '/../mock';
+
+# Start the mock on 127.0.0.1 with a random api key; returns a hash.
+sub start_mock
+{
+	my $dir = tempdir(CLEANUP => 1);
+	my $portfile = "$dir/port";
+	my $key = 'tapkey-' . join('', map { sprintf('%02x', int(rand(256))) } 1 .. 12);
+	my $email = 'tap@example.com';
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>', '/dev/null');
+		exec('python3', "$mockdir/qstash_mock.py", '--port-file', $portfile,
+			'--email', $email, '--api-key', $key, '--lifetime', '900')
+		  or die "exec: $!";
+	}
+	for (1 .. 200)
+	{
+		last if -s $portfile;
+		usleep(50_000);
+	}
+	open(my $fh, '<', $portfile) or die "the mock did not start";
+	my $port = <$fh>;
+	close($fh);
+	return { pid => $pid, url => "http://127.0.0.1:$port", email => $email, key => $key };
+}
+
+sub stop_mock
+{
+	my ($mock) = @_;
+	kill 'TERM', $mock->{pid};
+	waitpid($mock->{pid}, 0);
+}
+
+# Run ctl.py against the mock; returns its output.
+sub ctl
+{
+	my ($mock, @args) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'python3', "$mockdir/ctl.py", '--url', $mock->{url}, @args ],
+		'>', \$out, '2>', \$err)
+	  or die "ctl.py @args: $err";
+	return $out;
+}
+
+# Number of requests the mock has seen since its last reset.
+sub requests
+{
+	my ($mock) = @_;
+	my $out = ctl($mock, 'count');
+	return $out =~ /requests=(\d+)/ ? $1 : -1;
+}
+
+# The extension, a server aimed at the mock and a user mapping.
+sub setup_node
+{
+	my ($node, $mock) = @_;
+	$node->safe_psql('postgres', qq{
+		CREATE EXTENSION qstash;
+		CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url '$mock->{url}');
+		CREATE USER MAPPING FOR CURRENT_USER SERVER upstash
+		  OPTIONS (email '$mock->{email}', api_key '$mock->{key}');
+	});
+}
+
+1;
