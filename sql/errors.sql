@@ -49,6 +49,9 @@ SELECT * FROM show_error('SELECT * FROM qstash_users()', 'wrong-key-0123456789')
 ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (SET api_key :'mock_key');
 \! $QSTASH_MOCK_CTL queue --status 401 --body "{\"error\":\"invalid api key $QSTASH_MOCK_API_KEY\"}"
 SELECT * FROM show_error('SELECT * FROM qstash_users()', :'mock_key');
+-- a key that straddles the 200-character cut of DETAIL is still masked
+\! $QSTASH_MOCK_CTL queue --status 401 --body "{\"error\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa $QSTASH_MOCK_API_KEY\"}"
+SELECT * FROM show_error('SELECT * FROM qstash_users()', left(:'mock_key', 8));
 \! $QSTASH_MOCK_CTL log
 
 -- other statuses
@@ -75,6 +78,10 @@ SELECT * FROM show_error('SELECT * FROM qstash_users()');
 \! $QSTASH_MOCK_CTL queue --status 429 --body '{"error":"slow down"}'
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
 \! $QSTASH_MOCK_CTL queue --status 429 --header 'Burst-RateLimit-Reset: soon'
+SELECT * FROM show_error('SELECT * FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --status 429 --header 'Burst-RateLimit-Reset: 9223372036854775807'
+SELECT * FROM show_error('SELECT * FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --status 429 --header 'Burst-RateLimit-Reset: 946684799500'
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
 
 -- bodies that are not what the endpoint promises

@@ -81,6 +81,10 @@ EXPLAIN (VERBOSE, COSTS OFF) EXECUTE one_user('99a4c327-31f0-490f-a594-043ade840
 EXECUTE one_user('3f1c2a8e-5b7d-4e2f-9a61-0c8d4b2e7f10');
 RESET plan_cache_mode;
 EXECUTE one_user('99a4c327-31f0-490f-a594-043ade84085a');
+-- an absurdly long pushed value is refused before any request
+CREATE FOREIGN TABLE users_by_text (id text, region text) SERVER upstash OPTIONS (endpoint 'users');
+SELECT count(*) FROM users_by_text WHERE id = repeat('x', 9000);  -- ERROR
+DROP FOREIGN TABLE users_by_text;
 -- a qual that is not pushed is still applied
 SELECT region FROM qstash_remote.users WHERE region LIKE 'eu%';
 -- an invalid period is an error, as in the functions

@@ -85,6 +85,30 @@ SELECT cidr, pg_typeof(cidr), masklen(cidr) FROM qstash_ipv4() ORDER BY cidr;
 -- requests seen by the mock since the fixture switch
 \! $QSTASH_MOCK_CTL count
 
+\! $QSTASH_MOCK_CTL reset
+-- text arrives as UTF-8 and is stored in the database's encoding; a
+-- timestamptz(0) column rounds as its typmod says
+CREATE DATABASE regress_qstash_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c regress_qstash_latin1
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+SET client_min_messages = warning;
+CREATE EXTENSION qstash;
+CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER upstash
+  OPTIONS (email :'mock_email', api_key :'mock_key');
+RESET client_min_messages;
+\! $QSTASH_MOCK_CTL queue --body '[{"state": "caf\u00e9", "enterprise": {"n\u00e4me": "Stra\u00dfe"}}]'
+SELECT convert_to(state, 'LATIN1') AS state_latin1, length(state) AS state_chars,
+       convert_to(enterprise::text, 'LATIN1') AS enterprise_latin1 FROM qstash_users();
+\! $QSTASH_MOCK_CTL queue --body '[{"state": "\u65e5"}]'
+SELECT state FROM qstash_users();  -- ERROR
+CREATE FOREIGN TABLE round_stats (ts timestamptz(0), metric text)
+  SERVER upstash OPTIONS (endpoint 'stats');
+SELECT min(ts), max(ts) FROM round_stats WHERE metric = 'daily_used';
+\c contrib_regression
+DROP DATABASE regress_qstash_latin1;
+
 SET client_min_messages = warning;
 DROP EXTENSION qstash CASCADE;
 RESET client_min_messages;

@@ -65,7 +65,8 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 {
 	char *perr;
 	QsJson *doc;
-	char *out = NULL;
+	char *text = NULL;
+	size_t tlen = 0;
 
 	if (len == 0)
 		return pstrdup("(empty body)");
@@ -74,23 +75,27 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 	{
 		const char *keys[] = {"error", "message"};
 
-		for (int i = 0; i < lengthof(keys) && out == NULL; i++)
+		for (int i = 0; i < lengthof(keys) && text == NULL; i++)
 		{
 			QsJson *v = qsjson_object_get(doc, keys[i]);
-			size_t n;
 
 			if (v != NULL && qsjson_kind(v) == QSJ_STRING)
 			{
-				const char *s = qsjson_string(v, &n);
+				const char *s = qsjson_string(v, &tlen);
 
-				out = qs_printable(s, n);
+				text = pnstrdup(s, tlen);
+				tlen = strlen(text);
 			}
 		}
 	}
-	if (out == NULL)
-		out = qs_printable(body, len);
-	qs_scrub_secrets(conn, out);
-	return out;
+	if (text == NULL)
+	{
+		text = pnstrdup(body, len);
+		tlen = strlen(text);
+	}
+	/* mask secrets in the whole text first: a cut could split one */
+	qs_scrub_secrets(conn, text);
+	return qs_printable(text, tlen);
 }
 
 void
@@ -186,6 +191,8 @@ qs_report_failure(const QsConn *conn, const char *path,
 	{
 		char *loc = qs_http_header(resp, "Location");
 
+		if (loc)
+			qs_scrub_secrets(conn, loc);
 		ereport(ERROR, (errcode(ERRCODE_QS_HTTP_REDIRECT),
 						errmsg("could not fetch \"%s\" from server \"%s\": "
 							   "HTTP %ld redirect not followed",

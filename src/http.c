@@ -130,6 +130,8 @@ qs_http_transport_name(QsTransport t)
 			return "out of memory";
 		case QS_TRANSPORT_OTHER:
 			return "transfer failure";
+		case QS_TRANSPORT_SETUP:
+			return "request setup failure";
 	}
 	return "transfer failure";
 }
@@ -216,6 +218,9 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	instr_time start, duration;
 
 	memset(resp, 0, sizeof(*resp));
+	/* callers may pfree these whatever happens */
+	resp->body = palloc0(1);
+	resp->headers = palloc0(1);
 	body.max = req->max_bytes;
 	hdrs.max = 1024 * 1024; /* headers are small; 1 MB is absurd already */
 	errbuf[0] = '\0';
@@ -226,7 +231,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		qs_easy = curl_easy_init();
 	if (qs_multi == NULL || qs_easy == NULL)
 	{
-		resp->transport = QS_TRANSPORT_NO_MEMORY;
+		resp->transport = QS_TRANSPORT_SETUP;
 		strlcpy(resp->errmsg, "could not create a libcurl handle",
 				sizeof(resp->errmsg));
 		return;
@@ -254,7 +259,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		}
 		if (l == NULL)
 		{
-			resp->transport = QS_TRANSPORT_NO_MEMORY;
+			resp->transport = QS_TRANSPORT_SETUP;
 			strlcpy(resp->errmsg, "could not build request headers",
 					sizeof(resp->errmsg));
 			return;
@@ -296,7 +301,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	if (rc != CURLE_OK)
 	{
 		curl_slist_free_all(slist);
-		resp->transport = QS_TRANSPORT_OTHER;
+		resp->transport = QS_TRANSPORT_SETUP;
 		snprintf(resp->errmsg, sizeof(resp->errmsg),
 				 "could not configure the request: %s",
 				 curl_easy_strerror(rc));
@@ -350,7 +355,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		curl_easy_getinfo(qs_easy, CURLINFO_RESPONSE_CODE, &resp->status);
 		curl_easy_getinfo(qs_easy, CURLINFO_NUM_CONNECTS,
 						  &resp->new_connections);
-		curl_easy_getinfo(qs_easy, CURLINFO_CONNECT_TIME, &connect_secs);
+		curl_easy_getinfo(qs_easy, CURLINFO_PRETRANSFER_TIME, &connect_secs);
 	}
 	PG_FINALLY();
 	{
@@ -391,12 +396,18 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 				sizeof(resp->errmsg));
 		strip_timing(resp->errmsg);
 	}
-	if (body.data == NULL)
-		body.data = palloc0(1);
-	resp->body = body.data;
-	resp->body_len = body.len;
-	resp->headers = hdrs.data ? hdrs.data : palloc0(1);
-	resp->headers_len = hdrs.len;
+	if (body.data != NULL)
+	{
+		pfree(resp->body);
+		resp->body = body.data;
+		resp->body_len = body.len;
+	}
+	if (hdrs.data != NULL)
+	{
+		pfree(resp->headers);
+		resp->headers = hdrs.data;
+		resp->headers_len = hdrs.len;
+	}
 }
 
 /*

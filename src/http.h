@@ -23,7 +23,8 @@ typedef enum QsTransport
 	QS_TRANSPORT_TIMEOUT,	/* connect or total timeout */
 	QS_TRANSPORT_TOO_LARGE, /* body over the size cap */
 	QS_TRANSPORT_NO_MEMORY, /* out of memory while receiving */
-	QS_TRANSPORT_OTHER		/* reset mid-body, protocol error, ... */
+	QS_TRANSPORT_OTHER,		/* reset mid-body, protocol error, ... */
+	QS_TRANSPORT_SETUP		/* the request could not be built: not retried */
 } QsTransport;
 
 typedef struct QsHttpRequest

@@ -313,7 +313,6 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	conn->serverid = serverid;
 	conn->userid = userid;
 	conn->servername = pstrdup(server->servername);
-	conn->umuser = um->userid;
 	conn->umid = um->umid;
 	conn->api_url = QS_DEFAULT_API_URL;
 	conn->qstash_url = QS_DEFAULT_QSTASH_URL;

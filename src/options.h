@@ -16,7 +16,6 @@ typedef struct QsConn
 {
 	Oid serverid;
 	Oid userid; /* the user the mapping was looked up for */
-	Oid umuser; /* user of the mapping found (InvalidOid for PUBLIC) */
 	Oid umid;	/* OID of the user mapping */
 	char *servername;
 	char *api_url;

@@ -75,14 +75,14 @@ qs_ratelimit_reset_time(const char *raw, TimestampTz *out)
 		return false;
 	errno = 0;
 	v = strtoll(raw, &end, 10);
-	if (errno != 0 || end == raw || *end != '\0' || v < 0)
+	/* at most 9999-12-31 23:59:59.999 in milliseconds: no overflow below */
+	if (errno != 0 || end == raw || *end != '\0' || v < 0 ||
+		v > 253402300799999LL)
 		return false;
 	if (v >= 100000000000LL)
 		usecs = (int64) v * 1000; /* milliseconds */
 	else
 		usecs = (int64) v * 1000000;
-	if (usecs / 1000000 > (int64) 253402300799LL) /* after 9999-12-31 */
-		return false;
 	*out = usecs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
 					SECS_PER_DAY * USECS_PER_SEC);
 	return true;
@@ -94,8 +94,16 @@ qs_format_utc(TimestampTz t)
 {
 	pg_time_t secs = timestamptz_to_time_t(t);
 	int usec = (int) (t - time_t_to_timestamptz(secs));
-	struct pg_tm *tm = pg_gmtime(&secs);
+	struct pg_tm *tm;
 	char buf[64];
+
+	/* timestamptz_to_time_t truncates toward zero: floor instead */
+	if (usec < 0)
+	{
+		usec += 1000000;
+		secs -= 1;
+	}
+	tm = pg_gmtime(&secs);
 
 	if (tm == NULL)
 		return pstrdup("(invalid time)");

@@ -30,6 +30,7 @@
 #include "request.h"
 
 #define QS_BACKOFF_BASE_MS 100
+#define QS_MAX_URL_LENGTH 8192
 #define QS_BACKOFF_CAP_MS 5000
 
 /* Sleep ms milliseconds, interruptibly. */
@@ -62,7 +63,8 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 	if (resp->transport != QS_TRANSPORT_OK)
 	{
 		if (resp->transport == QS_TRANSPORT_TOO_LARGE ||
-			resp->transport == QS_TRANSPORT_NO_MEMORY)
+			resp->transport == QS_TRANSPORT_NO_MEMORY ||
+			resp->transport == QS_TRANSPORT_SETUP)
 			return -1;
 	}
 	else if (resp->status == 429)
@@ -127,6 +129,15 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	req.url = psprintf("%.*s%s", (int) blen, base, path);
+	if (strlen(req.url) > QS_MAX_URL_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("request URL for server \"%s\" is too long",
+						conn->servername),
+				 errdetail("The URL has %zu bytes; at most %d are sent.",
+						   strlen(req.url), QS_MAX_URL_LENGTH),
+				 errhint("A pushed-down value (an id) is probably far longer "
+						 "than any real one.")));
 	if (api == QS_API_DEVELOPER)
 	{
 		req.username = conn->email;

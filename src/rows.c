@@ -12,6 +12,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
@@ -119,10 +120,23 @@ pg_attribute_noreturn() static void wrong_type(QsMapper *m,
 					   qsjson_kind_name(qsjson_kind(v)), expected)));
 }
 
+/*
+ * JSON text is UTF-8; the database may use another encoding.  Returns s
+ * itself when no conversion is needed.
+ */
+static const char *
+to_server(const char *s, size_t len)
+{
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return s;
+	return pg_any_to_server(s, (int) len, PG_UTF8);
+}
+
 static Datum
 input(QsAttMap *a, const char *s)
 {
-	return InputFunctionCall(&a->input, (char *) s, a->ioparam, a->typmod);
+	return InputFunctionCall(&a->input, (char *) to_server(s, strlen(s)),
+							 a->ioparam, a->typmod);
 }
 
 static Datum
@@ -140,7 +154,12 @@ string_datum(QsMapper *m, QsAttMap *a, QsJson *v)
 				 m->ep->name),
 			 errdetail("Text values cannot contain \\u0000.")));
 	if (a->typid == TEXTOID)
-		return PointerGetDatum(cstring_to_text_with_len(s, (int) len));
+	{
+		const char *c = to_server(s, len);
+
+		return PointerGetDatum(
+			cstring_to_text_with_len(c, c == s ? (int) len : (int) strlen(c)));
+	}
 	return input(a, s);
 }
 
@@ -150,8 +169,8 @@ epoch_datum(QsAttMap *a, int64 secs)
 	TimestampTz t = 0;
 	bool ok = false;
 
-	/* |secs| below 9e12 cannot overflow the microsecond arithmetic */
-	if (secs > -(int64) 9000000000000LL && secs < (int64) 9000000000000LL)
+	/* |secs| below 9.2e12 cannot overflow the microsecond arithmetic */
+	if (secs > -(int64) 9200000000000LL && secs < (int64) 9200000000000LL)
 	{
 		t = (secs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
 					 SECS_PER_DAY)) *
@@ -163,7 +182,7 @@ epoch_datum(QsAttMap *a, int64 secs)
 						errmsg("unix time %lld is out of range for type "
 							   "timestamp with time zone",
 							   (long long) secs)));
-	if (a->typid == TIMESTAMPTZOID)
+	if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
 		return TimestampTzGetDatum(t);
 	return input(a, timestamptz_to_str(t));
 }
@@ -491,7 +510,7 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
 			if (k != QSJ_STRING)
 				wrong_type(m, "a string", v);
 			t = qsjson_string(v, &len);
-			if (a->typid == TIMESTAMPTZOID)
+			if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
 				return TimestampTzGetDatum(parse_gotime(m, t, len));
 			return input(a, timestamptz_to_str(parse_gotime(m, t, len)));
 		}

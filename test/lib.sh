@@ -28,6 +28,10 @@ qs_ensure_packages() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
     done
+    if [ "${QS_VALGRIND:-0}" = 1 ]; then
+        dpkg-query -W -f='${Status}' valgrind 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=(valgrind)
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         qs_log "installing Debian packages: ${missing[*]}"
         qs_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -95,9 +99,50 @@ fsync = off
 log_min_messages = ${QS_LOG_MIN_MESSAGES:-warning}
 ${QS_EXTRA_CONF:-}
 CONF
+    local server=()
+    if [ "${QS_VALGRIND:-0}" = 1 ]; then
+        # every backend under memcheck; one log per process
+        cat >"$QS_WORK/postgres-valgrind" <<VG
+#!/bin/sh
+exec valgrind --quiet --leak-check=full --show-leak-kinds=definite \\
+  --errors-for-leak-kinds=definite --track-origins=no --num-callers=30 \\
+  --log-file=$QS_WORK/valgrind/%p.log "$QS_BINDIR/postgres" "\$@"
+VG
+        chmod 755 "$QS_WORK/postgres-valgrind"
+        mkdir -p "$QS_WORK/valgrind"
+        [ "$(id -u)" -ne 0 ] || chown "$QS_USER" "$QS_WORK/valgrind"
+        server=(-p "$QS_WORK/postgres-valgrind")
+        qs_log "the server runs under valgrind (slow)"
+    fi
     qs_as_user "$QS_BINDIR/pg_ctl" -D "$QS_WORK/data" -l "$QS_WORK/postgres.log" \
-        -w -t 60 start >/dev/null
+        "${server[@]}" -w -t 300 start >/dev/null
     export PGHOST="$QS_WORK" PGPORT="$QS_PGPORT" PGUSER=postgres
+}
+
+# Stop the cluster (so every backend exits and valgrind writes its leak
+# report), then count the memcheck findings that involve the extension or
+# its libraries.  Prints them; returns the number of findings.
+qs_valgrind_report() {
+    qs_as_user "$QS_BINDIR/pg_ctl" -D "$QS_WORK/data" -m fast -w -t 300 stop >/dev/null
+    python3 - "$QS_WORK/valgrind" <<'PY'
+import glob, re, sys
+ours = re.compile(r"qstash\.so|libcurl|libjson-c|libnghttp|libssl|libcrypto")
+findings = 0
+files = glob.glob(sys.argv[1] + "/*.log")
+for path in files:
+    text = open(path, errors="replace").read()
+    # valgrind separates reports by blank lines: one block per error/leak
+    for block in re.split(r"\n==\d+== \n", text):
+        if not re.search(r"definitely lost|Invalid (read|write)|uninitialised|Mismatched free|Invalid free", block):
+            continue
+        if "definitely lost: 0 bytes" in block:
+            continue
+        if ours.search(block):
+            findings += 1
+            print(block.strip()[:3000])
+print("valgrind: %d process logs, %d findings involving the extension or its libraries" % (len(files), findings))
+sys.exit(min(findings, 100))
+PY
 }
 
 qs_cleanup() {
