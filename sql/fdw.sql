@@ -2,15 +2,8 @@
 -- fdw: foreign tables, IMPORT FOREIGN SCHEMA, pushdown, one request per
 -- statement
 --
-\getenv mock_url QSTASH_MOCK_URL
-\getenv mock_email QSTASH_MOCK_EMAIL
-\getenv mock_key QSTASH_MOCK_API_KEY
-SET timezone = 'UTC';
-SET datestyle = 'ISO, YMD';
-CREATE EXTENSION qstash;
-CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER upstash
-  OPTIONS (email :'mock_email', api_key :'mock_key');
+\getenv setup QSTASH_MOCK_SETUP
+\i :setup
 
 -- IMPORT FOREIGN SCHEMA: every endpoint, or LIMIT TO / EXCEPT
 CREATE SCHEMA qstash_remote;

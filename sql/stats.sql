@@ -1,15 +1,8 @@
 --
 -- stats: qstash_stats() and qstash_stats_summary()
 --
-\getenv mock_url QSTASH_MOCK_URL
-\getenv mock_email QSTASH_MOCK_EMAIL
-\getenv mock_key QSTASH_MOCK_API_KEY
-SET timezone = 'UTC';
-SET datestyle = 'ISO, YMD';
-CREATE EXTENSION qstash;
-CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER upstash
-  OPTIONS (email :'mock_email', api_key :'mock_key');
+\getenv setup QSTASH_MOCK_SETUP
+\i :setup
 
 -- the period is checked before any request
 SELECT * FROM qstash_stats('2h');  -- ERROR

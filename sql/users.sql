@@ -1,15 +1,8 @@
 --
 -- users: qstash_users() and qstash_ipv4() against the mock API
 --
-\getenv mock_url QSTASH_MOCK_URL
-\getenv mock_email QSTASH_MOCK_EMAIL
-\getenv mock_key QSTASH_MOCK_API_KEY
-SET timezone = 'UTC';
-SET datestyle = 'ISO, YMD';
-CREATE EXTENSION qstash;
-CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER upstash
-  OPTIONS (email :'mock_email', api_key :'mock_key');
+\getenv setup QSTASH_MOCK_SETUP
+\i :setup
 
 -- the typed result: one column per field of the QStash user object
 SELECT a.ord, a.name, format_type(a.type, NULL) AS type
