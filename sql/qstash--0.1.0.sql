@@ -114,11 +114,107 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
 
 COMMENT ON FUNCTION qstash_ipv4(name) IS 'Address blocks QStash sends requests from (GET /v2/qstash/ipv4)';
 
+-- Rate-limit figures of the last responses this backend received.
+CREATE FUNCTION qstash_rate_limits(
+  OUT server text, OUT kind text, OUT "limit" bigint, OUT remaining bigint,
+  OUT reset_at timestamptz, OUT observed_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'qstash_rate_limits'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 4;
+
+CREATE VIEW qstash_rate_limits AS SELECT * FROM @extschema@.qstash_rate_limits();
+COMMENT ON VIEW qstash_rate_limits IS
+  'Last rate-limit headers seen per server and kind in this session (burst, daily, chat_requests, chat_tokens)';
+
+CREATE FUNCTION qstash_cache_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'qstash_cache_reset'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION qstash_cache_reset() IS 'Forget every response kept for reuse (qstash.cache_ttl)';
+
+-- Snapshots for pg_cron: history tables owned by the extension, dumped by
+-- pg_dump, and functions that upsert into them.
+CREATE TABLE qstash_stats_history (
+  qstash_id uuid NOT NULL,
+  metric text NOT NULL,
+  series text,
+  ts timestamptz NOT NULL,
+  value numeric,
+  fetched_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT qstash_stats_history_key UNIQUE NULLS NOT DISTINCT (qstash_id, metric, series, ts)
+);
+COMMENT ON TABLE qstash_stats_history IS 'Data points stored by qstash_snapshot_stats()';
+SELECT pg_catalog.pg_extension_config_dump('qstash_stats_history', '');
+
+CREATE TABLE qstash_stats_summary_history (
+  qstash_id uuid NOT NULL,
+  period text NOT NULL,
+  dlq_message_count bigint,
+  total_monthly_billing numeric,
+  days text[],
+  fetched_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (qstash_id, fetched_at)
+);
+COMMENT ON TABLE qstash_stats_summary_history IS 'One row per instance per qstash_snapshot_summary() run';
+SELECT pg_catalog.pg_extension_config_dump('qstash_stats_summary_history', '');
+
+-- Fetch the stats of every instance once and upsert the points: a point
+-- already stored with the same value is left alone (not counted), a changed
+-- value is updated.
+CREATE FUNCTION qstash_snapshot_stats(period text DEFAULT '1h', server name DEFAULT NULL,
+                                      OUT inserted bigint, OUT updated bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH points AS (
+    -- a response may carry the same point twice (times are rounded to µs)
+    SELECT DISTINCT ON (s.qstash_id, s.metric, s.series, s.ts)
+           s.qstash_id, s.metric, s.series, s.ts, s.value
+      FROM @extschema@.qstash_stats(period, NULL, server) s
+     ORDER BY s.qstash_id, s.metric, s.series, s.ts
+  ), upserted AS (
+    INSERT INTO @extschema@.qstash_stats_history AS h (qstash_id, metric, series, ts, value, fetched_at)
+    SELECT qstash_id, metric, series, ts, value, now() FROM points
+    ON CONFLICT (qstash_id, metric, series, ts) DO UPDATE
+       SET value = excluded.value, fetched_at = excluded.fetched_at
+     WHERE h.value IS DISTINCT FROM excluded.value
+    RETURNING (xmax = 0) AS is_insert
+  )
+  SELECT count(*) FILTER (WHERE is_insert), count(*) FILTER (WHERE NOT is_insert) FROM upserted
+$$;
+
+COMMENT ON FUNCTION qstash_snapshot_stats(text, name) IS
+  'Store the stats of every instance in qstash_stats_history; returns points inserted and updated';
+
+CREATE FUNCTION qstash_snapshot_summary(period text DEFAULT '1h', server name DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH ins AS (
+    INSERT INTO @extschema@.qstash_stats_summary_history
+           (qstash_id, period, dlq_message_count, total_monthly_billing, days, fetched_at)
+    SELECT qstash_id, period, dlq_message_count, total_monthly_billing, days, now()
+      FROM @extschema@.qstash_stats_summary(period, NULL, server)
+    RETURNING 1
+  )
+  SELECT count(*) FROM ins
+$$;
+
+COMMENT ON FUNCTION qstash_snapshot_summary(text, name) IS
+  'Store one row per instance in qstash_stats_summary_history; returns the rows inserted';
+
 -- Nothing is granted to PUBLIC: the DBA grants USAGE on the FDW and
 -- EXECUTE on the functions.
 REVOKE ALL ON FUNCTION qstash_users(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_ipv4(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_stats(text, uuid, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_stats_summary(text, uuid, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_rate_limits() FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_cache_reset() FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_snapshot_stats(text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_snapshot_summary(text, name) FROM PUBLIC;
+REVOKE ALL ON qstash_rate_limits, qstash_stats_history, qstash_stats_summary_history FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_fdw_handler() FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_fdw_validator(text[], oid) FROM PUBLIC;

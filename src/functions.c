@@ -12,6 +12,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
@@ -19,6 +20,8 @@
 #include "qstash.h"
 #include "request.h"
 #include "rows.h"
+#include "cache.h"
+#include "ratelimit.h"
 #include "scan.h"
 
 /* The server argument, or qstash.server when it is NULL. */
@@ -142,4 +145,61 @@ qstash_ipv4(PG_FUNCTION_ARGS)
 {
 	return_endpoint(fcinfo, "ipv4", NULL, 0, "function qstash_ipv4()");
 	return (Datum) 0;
+}
+
+/* Numbers of a header, or NULL when absent or not an integer. */
+static Datum
+header_int(const char *raw, bool *isnull)
+{
+	char *end;
+	long long v;
+
+	*isnull = true;
+	if (raw == NULL)
+		return (Datum) 0;
+	errno = 0;
+	v = strtoll(raw, &end, 10);
+	if (errno != 0 || end == raw || *end != '\0')
+		return (Datum) 0;
+	*isnull = false;
+	return Int64GetDatum((int64) v);
+}
+
+/* qstash_rate_limits(): the view's rows, from this backend's observations */
+PG_FUNCTION_INFO_V1(qstash_rate_limits);
+Datum
+qstash_rate_limits(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach (lc, qs_ratelimit_observed())
+	{
+		QsObservedLimit *o = (QsObservedLimit *) lfirst(lc);
+		Datum values[6];
+		bool nulls[6] = {false};
+		TimestampTz reset;
+
+		values[0] = CStringGetTextDatum(o->server);
+		values[1] = CStringGetTextDatum(o->kind);
+		values[2] = header_int(o->limit, &nulls[2]);
+		values[3] = header_int(o->remaining, &nulls[3]);
+		if (qs_ratelimit_reset_time(o->reset, &reset))
+			values[4] = TimestampTzGetDatum(reset);
+		else
+			nulls[4] = true;
+		values[5] = TimestampTzGetDatum(o->observed_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
+							 nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_cache_reset);
+Datum
+qstash_cache_reset(PG_FUNCTION_ARGS)
+{
+	qs_cache_reset();
+	PG_RETURN_VOID();
 }

@@ -15,6 +15,7 @@
 
 #include "lib/stringinfo.h"
 #include "pgtime.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "ratelimit.h"
@@ -154,4 +155,81 @@ qs_ratelimit_detail(const QsRateLimit *rl)
 		appendStringInfoChar(&buf, '.');
 	}
 	return buf.data;
+}
+
+static MemoryContext observed_cxt = NULL;
+static List *observed = NIL;
+
+static void
+remember(const char *server, const char *kind, char *limit, char *remaining,
+		 char *reset)
+{
+	MemoryContext old;
+	QsObservedLimit *o = NULL;
+	ListCell *lc;
+
+	if (limit == NULL && remaining == NULL && reset == NULL)
+		return;
+	if (observed_cxt == NULL)
+		observed_cxt = AllocSetContextCreate(
+			TopMemoryContext, "qstash rate limits", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(observed_cxt);
+	foreach (lc, observed)
+	{
+		QsObservedLimit *e = (QsObservedLimit *) lfirst(lc);
+
+		if (strcmp(e->server, server) == 0 && strcmp(e->kind, kind) == 0)
+			o = e;
+	}
+	if (o == NULL)
+	{
+		o = palloc0(sizeof(QsObservedLimit));
+		strlcpy(o->server, server, NAMEDATALEN);
+		o->kind = kind;
+		observed = lappend(observed, o);
+	}
+	else
+	{
+		/* replace the figures of the last observation */
+		if (o->limit)
+			pfree(o->limit);
+		if (o->remaining)
+			pfree(o->remaining);
+		if (o->reset)
+			pfree(o->reset);
+	}
+	o->limit = limit ? pstrdup(limit) : NULL;
+	o->remaining = remaining ? pstrdup(remaining) : NULL;
+	o->reset = reset ? pstrdup(reset) : NULL;
+	o->observed_at = GetCurrentTimestamp();
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Record every rate-limit header family a response carries, whatever its
+ * status: QStash sends Burst-RateLimit-* on successful responses too.
+ */
+void
+qs_ratelimit_observe(const char *server, const QsHttpResponse *resp)
+{
+	remember(server, "burst", qs_http_header(resp, "Burst-RateLimit-Limit"),
+			 qs_http_header(resp, "Burst-RateLimit-Remaining"),
+			 qs_http_header(resp, "Burst-RateLimit-Reset"));
+	remember(server, "daily", qs_http_header(resp, "RateLimit-Limit"),
+			 qs_http_header(resp, "RateLimit-Remaining"),
+			 qs_http_header(resp, "RateLimit-Reset"));
+	remember(server, "chat_requests",
+			 qs_http_header(resp, "x-ratelimit-limit-requests"),
+			 qs_http_header(resp, "x-ratelimit-remaining-requests"),
+			 qs_http_header(resp, "x-ratelimit-reset-requests"));
+	remember(server, "chat_tokens",
+			 qs_http_header(resp, "x-ratelimit-limit-tokens"),
+			 qs_http_header(resp, "x-ratelimit-remaining-tokens"),
+			 qs_http_header(resp, "x-ratelimit-reset-tokens"));
+}
+
+List *
+qs_ratelimit_observed(void)
+{
+	return observed;
 }

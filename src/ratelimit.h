@@ -10,6 +10,7 @@
 
 #include "datatype/timestamp.h"
 #include "http.h"
+#include "nodes/pg_list.h"
 
 typedef enum QsRateLimitKind
 {
@@ -34,5 +35,21 @@ extern bool qs_ratelimit_reset_time(const char *raw, TimestampTz *out);
 extern const char *qs_ratelimit_kind_name(QsRateLimitKind kind);
 extern char *qs_ratelimit_detail(const QsRateLimit *rl);
 extern char *qs_format_utc(TimestampTz t);
+
+/* The last rate-limit figures seen per (server, kind), for the view. */
+extern void qs_ratelimit_observe(const char *server,
+								 const QsHttpResponse *resp);
+
+typedef struct QsObservedLimit
+{
+	char server[NAMEDATALEN];
+	const char *kind; /* burst, daily, chat_requests, chat_tokens */
+	char *limit;	  /* raw header values, or NULL */
+	char *remaining;
+	char *reset;
+	TimestampTz observed_at;
+} QsObservedLimit;
+
+extern List *qs_ratelimit_observed(void);
 
 #endif /* QSTASH_RATELIMIT_H */

@@ -170,6 +170,8 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 		long delay;
 
 		qs_http_get(&req, &resp);
+		if (resp.transport == QS_TRANSPORT_OK)
+			qs_ratelimit_observe(conn->servername, &resp);
 		if (stats)
 		{
 			stats->requests++;
