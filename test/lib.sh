@@ -145,6 +145,41 @@ sys.exit(min(findings, 100))
 PY
 }
 
+# Run test/bench/bench.py against the running cluster ("$@": --smoke).
+qs_bench() {
+    local b="$QS_WORK/bench"
+    mkdir -p "$b/fixtures"
+    gcc -O2 -o "$b/bench_client" "$QS_ROOT/test/bench/bench_client.c" \
+        $(pkg-config --cflags --libs libcurl json-c)
+    # the stress fixture: 5 000 instances, each a copy of a real-shaped one
+    python3 - "$QS_ROOT/test/mock/fixtures/users.json" "$b/fixtures/users.json" <<'PY'
+import json, sys, uuid
+base = json.load(open(sys.argv[1]))[1]
+users = [dict(base, id=str(uuid.UUID(int=i + 1)), budget=i) for i in range(5000)]
+json.dump(users, open(sys.argv[2], "w"))
+PY
+    chmod -R a+rX "$b"
+    local key="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+    python3 "$QS_WORK/src/test/mock/qstash_mock.py" --port-file "$b/mock.port" \
+        --email bench@example.com --api-key "$key" --lifetime 3600 &
+    QS_PIDS+=($!)
+    QSTASH_MOCK_FIXTURES="$b/fixtures" python3 "$QS_WORK/src/test/mock/qstash_mock.py" \
+        --port-file "$b/stress.port" --email bench@example.com --api-key "$key" --lifetime 3600 &
+    QS_PIDS+=($!)
+    for _ in $(seq 1 100); do
+        [ -s "$b/mock.port" ] && [ -s "$b/stress.port" ] && break
+        sleep 0.1
+    done
+    local url="http://127.0.0.1:$(cat "$b/mock.port")"
+    local psql_cmd="$QS_BINDIR/psql -h $QS_WORK -p $QS_PGPORT -U postgres -d postgres"
+    [ "$(id -u)" -ne 0 ] || psql_cmd="runuser -u $QS_USER -- $psql_cmd"
+    PSQL="$psql_cmd" BENCH_CLIENT="$b/bench_client" MOCK_URL="$url" \
+        STRESS_URL="http://127.0.0.1:$(cat "$b/stress.port")" \
+        MOCK_EMAIL=bench@example.com MOCK_KEY="$key" \
+        MOCK_CTL="python3 $QS_ROOT/test/mock/ctl.py --url $url" \
+        python3 "$QS_ROOT/test/bench/bench.py" "$@"
+}
+
 qs_cleanup() {
     local rc=$?
     set +e

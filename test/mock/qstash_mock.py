@@ -15,6 +15,7 @@ requests and TCP connections a statement used.
 """
 
 import base64
+import functools
 import itertools
 import json
 import os
@@ -98,9 +99,31 @@ def stats_body(idx, period):
     }
 
 
+_fixture_cache = {}
+
+
+@functools.lru_cache(maxsize=64)
+def stats_bytes(idx, period):
+    return json.dumps(stats_body(idx, period)).encode()
+
+
+@functools.lru_cache(maxsize=8)
+def user_ids(users_json):
+    return [u.get("id") for u in json.loads(users_json)]
+
+
 def load_fixture(name):
-    with open(os.path.join(FIXTURES, name), "rb") as f:
-        return f.read()
+    """fixtures/<name>, or $QSTASH_MOCK_FIXTURES/<name> when that exists."""
+    extra = os.environ.get("QSTASH_MOCK_FIXTURES")
+    path = os.path.join(FIXTURES, name)
+    if extra and os.path.exists(os.path.join(extra, name)):
+        path = os.path.join(extra, name)
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _fixture_cache:
+        with open(path, "rb") as f:
+            _fixture_cache[key] = f.read()
+    return _fixture_cache[key]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -206,12 +229,12 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/v2/qstash/stats/"):
             uid = path.rsplit("/", 1)[1]
             period = urllib.parse.parse_qs(query).get("period", ["1h"])[0]
-            ids = [u.get("id") for u in json.loads(load_fixture("users.json"))]
+            ids = user_ids(load_fixture("users.json"))
             if uid not in ids:
                 return 404, '{"error":"qstash user not found"}'
             if period not in PERIODS:
                 return 400, '{"error":"invalid period"}'
-            return 200, json.dumps(stats_body(ids.index(uid), period))
+            return 200, stats_bytes(ids.index(uid), period)
         if path == "/v2/qstash/ipv4":
             return 200, load_fixture("ipv4.json")
         return 404, '{"error":"not found"}'
