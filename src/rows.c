@@ -28,8 +28,10 @@ typedef struct QsAttMap
 	const QsColumn *col; /* NULL for a dropped attribute */
 	Oid typid;
 	int32 typmod;
-	FmgrInfo input;
+	FmgrInfo input; /* looked up on first use (fast paths need none) */
 	Oid ioparam;
+	bool input_ready;
+	MemoryContext mcxt; /* where the mapper lives */
 } QsAttMap;
 
 /* One data point of a stats response (QS_SHAPE_STATS). */
@@ -50,10 +52,22 @@ struct QsMapper
 	MemoryContext rowcxt;
 	Datum *values;
 	bool *nulls;
+	/* the endpoint's JSON keys, sorted, to spot unknown ones for "extra" */
+	const char **known_keys;
+	int nknown;
+	/* QSC_PARAM values of the response being mapped, converted once */
+	Datum *param_values;
+	bool *param_nulls;
 	/* error context */
 	int cur_row;
 	const QsColumn *cur_col;
 };
+
+static int
+cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
 
 QsMapper *
 qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
@@ -68,6 +82,15 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 	m->atts = palloc0(sizeof(QsAttMap) * Max(tupdesc->natts, 1));
 	m->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
 	m->nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	m->param_values = palloc0(sizeof(Datum) * Max(tupdesc->natts, 1));
+	m->known_keys = palloc(sizeof(char *) * ep->ncolumns);
+	for (int i = 0; i < ep->ncolumns; i++)
+	{
+		if (ep->columns[i].json_key)
+			m->known_keys[m->nknown++] = ep->columns[i].json_key;
+	}
+	qsort(m->known_keys, m->nknown, sizeof(char *), cmp_keys);
+	m->param_nulls = palloc0(sizeof(bool) * Max(tupdesc->natts, 1));
 	m->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "qstash row",
 									  ALLOCSET_SMALL_SIZES);
 
@@ -75,7 +98,6 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 		QsAttMap *a = &m->atts[i];
-		Oid infunc;
 
 		if (att->attisdropped)
 			continue;
@@ -91,8 +113,7 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 						 qs_endpoint_column_names(ep))));
 		a->typid = att->atttypid;
 		a->typmod = att->atttypmod;
-		getTypeInputInfo(att->atttypid, &infunc, &a->ioparam);
-		fmgr_info(infunc, &a->input);
+		a->mcxt = CurrentMemoryContext;
 	}
 	return m;
 }
@@ -135,6 +156,14 @@ to_server(const char *s, size_t len)
 static Datum
 input(QsAttMap *a, const char *s)
 {
+	if (!a->input_ready)
+	{
+		Oid infunc;
+
+		getTypeInputInfo(a->typid, &infunc, &a->ioparam);
+		fmgr_info_cxt(infunc, &a->input, a->mcxt);
+		a->input_ready = true;
+	}
 	return InputFunctionCall(&a->input, (char *) to_server(s, strlen(s)),
 							 a->ioparam, a->typmod);
 }
@@ -201,13 +230,11 @@ extra_text(QsMapper *m, QsJson *obj)
 	appendStringInfoChar(&buf, '{');
 	while (qsjson_object_next(obj, &it, &key, &val))
 	{
-		bool known = false;
+		bool known = bsearch(&key, m->known_keys, m->nknown, sizeof(char *),
+							 cmp_keys) != NULL;
 		size_t len;
 		const char *t;
 
-		for (int i = 0; i < m->ep->ncolumns && !known; i++)
-			known = m->ep->columns[i].json_key &&
-					strcmp(m->ep->columns[i].json_key, key) == 0;
 		if (known)
 			continue;
 		if (any)
@@ -264,7 +291,7 @@ parse_gotime(QsMapper *m, const char *s, size_t len)
 	int ndigits = 0;
 	char sign;
 	bool ok;
-	char *base;
+	int64 secs;
 	TimestampTz t;
 
 	ok = read_digits(&p, end, 4, &y) && expect_char(&p, end, '-') &&
@@ -325,12 +352,18 @@ parse_gotime(QsMapper *m, const char *s, size_t len)
 				 errdetail("Expected Go's time format \"2006-01-02 "
 						   "15:04:05.999999999 -0700 MST\".")));
 
-	base = psprintf("%04d-%02d-%02d %02d:%02d:%02d%c%02d:%02d", y, mo, d, h,
-					mi, sec, sign, oh, om);
-	t = DatumGetTimestampTz(
-		DirectFunctionCall3(timestamptz_in, CStringGetDatum(base),
-							ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	t += (nanos + 500) / 1000;
+	/* the instant: calendar date and clock time minus the offset */
+	if (d > day_tab[isleap(y)][mo - 1] || !IS_VALID_JULIAN(y, mo, d))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("invalid date in time \"%s\" in the response of "
+						"endpoint \"%s\"",
+						qs_printable(s, len), m->ep->name)));
+	secs =
+		(int64) (date2j(y, mo, d) - POSTGRES_EPOCH_JDATE) * SECS_PER_DAY +
+		h * SECS_PER_HOUR + mi * SECS_PER_MINUTE + sec -
+		(sign == '-' ? -1 : 1) * (oh * SECS_PER_HOUR + om * SECS_PER_MINUTE);
+	t = secs * USECS_PER_SEC + (nanos + 500) / 1000;
 	if (!IS_VALID_TIMESTAMP(t))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -404,14 +437,10 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
 		}
 		case QSC_PARAM:
 		{
-			const char *p = strcmp(c->name, "qstash_id") == 0
-								? params->qstash_id
-								: params->period;
+			int i = a - m->atts;
 
-			if (p == NULL)
-				return (Datum) 0;
-			*isnull = false;
-			return input(a, p);
+			*isnull = m->param_nulls[i];
+			return m->param_values[i];
 		}
 		case QSC_METRIC:
 		case QSC_SERIES:
@@ -671,6 +700,20 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 
 	if (params == NULL)
 		params = &no_params;
+
+	/* request parameters are the same for every row: convert them once */
+	for (int i = 0; i < m->tupdesc->natts; i++)
+	{
+		QsAttMap *a = &m->atts[i];
+		const char *p;
+
+		if (a->col == NULL || a->col->conv != QSC_PARAM)
+			continue;
+		p = strcmp(a->col->name, "qstash_id") == 0 ? params->qstash_id
+												   : params->period;
+		m->param_nulls[i] = (p == NULL);
+		m->param_values[i] = p ? input(a, p) : (Datum) 0;
+	}
 
 	errcb.callback = mapper_error_context;
 	errcb.arg = m;

@@ -11,7 +11,8 @@ QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QS_PG_MAJOR=${QS_PG_MAJOR:-15}
 QS_PACKAGES="postgresql-$QS_PG_MAJOR postgresql-server-dev-$QS_PG_MAJOR
   libcurl4-openssl-dev libjson-c-dev pkg-config make gcc python3
-  libipc-run-perl postgresql-$QS_PG_MAJOR-cron openssl"
+  libipc-run-perl postgresql-$QS_PG_MAJOR-cron openssl
+  postgresql-plpython3-$QS_PG_MAJOR"
 QS_WORK=""
 QS_PGPORT=${QS_PGPORT:-55432}
 QS_PIDS=()
@@ -177,6 +178,7 @@ PY
         STRESS_URL="http://127.0.0.1:$(cat "$b/stress.port")" \
         MOCK_EMAIL=bench@example.com MOCK_KEY="$key" \
         MOCK_CTL="python3 $QS_ROOT/test/mock/ctl.py --url $url" \
+        STRESS_CTL="python3 $QS_ROOT/test/mock/ctl.py --url http://127.0.0.1:$(cat "$b/stress.port")" \
         python3 "$QS_ROOT/test/bench/bench.py" "$@"
 }
 

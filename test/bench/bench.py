@@ -33,6 +33,7 @@ CLIENT = os.environ["BENCH_CLIENT"]
 URL, STRESS = os.environ["MOCK_URL"], os.environ["STRESS_URL"]
 EMAIL, KEY = os.environ["MOCK_EMAIL"], os.environ["MOCK_KEY"]
 CTL = shlex.split(os.environ["MOCK_CTL"])
+STRESS_CTL = shlex.split(os.environ["STRESS_CTL"])
 INSTANCE = "99a4c327-31f0-490f-a594-043ade84085a"
 
 
@@ -52,9 +53,9 @@ def psql(script, check=True):
     return r.stdout
 
 
-def ctl(*args):
-    return subprocess.run(CTL + list(args), capture_output=True, text=True,
-                          check=True).stdout
+def ctl(*args, cmd=None):
+    return subprocess.run((cmd or CTL) + list(args), capture_output=True,
+                          text=True, check=True).stdout
 
 
 def timed(stmt, n, check=True):
@@ -182,9 +183,10 @@ def main():
         counts = {scalar(stmt), scalar(builder(src_remote)), scalar(builder(src_local))}
         if len(counts) != 1:
             sys.exit("%s: methods disagree on the row count: %s" % (name, counts))
-        ctl("reset")
+        mock = STRESS_CTL if url.startswith(STRESS) else CTL
+        ctl("reset", cmd=mock)
         ext = timed(stmt, n)
-        conns = re.search(r"connections=(\d+)", ctl("count")).group(1)
+        conns = re.search(r"connections=(\d+)", ctl("count", cmd=mock)).group(1)
         c = c_client(url, n)
         py = timed(builder(src_remote), max(n // 5, 3))
         local = timed(builder(src_local), n)
@@ -198,8 +200,10 @@ def main():
         print("| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %.1f | %.2f | %s |" % (
             name, count, n, ext[0], c[0], py[0], local[0], ext[0] / c[0],
             py[0] / ext[0], ext[0] / local[0], conns))
+    floor = timed("SELECT 1;", N)
+    print("\nfloor of any SQL statement from psql (SELECT 1): median %.3f ms" % floor[0])
     users_total = rows[0][3][2]
-    print("\nqstash_users(): %d sequential calls in one backend: %.0f calls/s (%.0f ms of statements)"
+    print("qstash_users(): %d sequential calls in one backend: %.0f calls/s (%.0f ms of statements)"
           % (rows[0][2], rows[0][2] / (users_total / 1000.0), users_total))
 
     ctl("reset")
