@@ -76,7 +76,6 @@ widen_huge_integers(const char *buf, size_t len, size_t *newlen)
 		}
 		if (c == '-' || (c >= '0' && c <= '9'))
 		{
-			size_t start = i;
 			size_t dstart;
 			size_t ndigits;
 			bool neg = (c == '-');
@@ -116,7 +115,6 @@ widen_huge_integers(const char *buf, size_t len, size_t *newlen)
 					copied = i;
 				}
 			}
-			(void) start;
 			continue;
 		}
 		i++;
