@@ -370,8 +370,13 @@ qs_conn_by_name(const char *servername)
 			 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER "
 					 "qstash_fdw, or name another server in qstash.server.",
 					 quote_identifier(servername))));
+#if PG_VERSION_NUM >= 160000
+	aclresult = object_aclcheck(ForeignServerRelationId, server->serverid,
+								GetUserId(), ACL_USAGE);
+#else
 	aclresult =
 		pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+#endif
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
 	return qs_conn_by_oid(server->serverid, GetUserId());
