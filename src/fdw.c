@@ -251,9 +251,13 @@ qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		requests = push_count(info, QS_PUSH_ID, 1);
 	startup = QS_REQUEST_COST * requests;
 	total = startup + baserel->rows * cpu_tuple_cost;
-	add_path(baserel, (Path *) create_foreignscan_path(
-						  root, baserel, NULL, baserel->rows, startup, total,
-						  NIL, NULL, NULL, NIL));
+	add_path(baserel,
+			 (Path *) create_foreignscan_path(root, baserel, NULL, baserel->rows,
+											  startup, total, NIL, NULL, NULL,
+#if PG_VERSION_NUM >= 170000
+											  NIL, /* fdw_restrictinfo */
+#endif
+											  NIL));
 }
 
 /*
