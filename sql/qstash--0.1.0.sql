@@ -114,6 +114,201 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
 
 COMMENT ON FUNCTION qstash_ipv4(name) IS 'Address blocks QStash sends requests from (GET /v2/qstash/ipv4)';
 
+-- QStash REST API (server option qstash_url, user-mapping option token).
+-- Paged listings: the filters are applied by the API; NULL filters nothing.
+CREATE TYPE qstash_log_entry AS (
+  "time" timestamptz,
+  message_id text,
+  state text,
+  error text,
+  url text,
+  topic_name text,
+  endpoint_name text,
+  schedule_id text,
+  queue_name text,
+  method text,
+  header jsonb,
+  body bytea,
+  body_text text,
+  next_delivery_time timestamptz,
+  response_status integer,
+  response_headers jsonb,
+  response_body bytea,
+  response_body_text text,
+  timeout bigint,
+  max_retries bigint,
+  retry_delay_expression text,
+  callback text,
+  callback_headers jsonb,
+  failure_callback text,
+  failure_callback_headers jsonb,
+  label text,
+  labels text[],
+  flow_control_key text,
+  parallelism bigint,
+  rate bigint,
+  period bigint,
+  extra jsonb
+);
+
+CREATE FUNCTION qstash_logs(state text DEFAULT NULL, message_id text DEFAULT NULL,
+                            url text DEFAULT NULL, topic_name text DEFAULT NULL,
+                            queue_name text DEFAULT NULL, schedule_id text DEFAULT NULL,
+                            label text DEFAULT NULL,
+                            from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL,
+                            max_rows bigint DEFAULT NULL, server name DEFAULT NULL)
+RETURNS SETOF qstash_log_entry
+AS 'MODULE_PATHNAME', 'qstash_logs'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1000;
+
+COMMENT ON FUNCTION qstash_logs(text, text, text, text, text, text, text, timestamptz, timestamptz, bigint, name) IS
+  'Message log, newest first (GET /v2/events, every page); times are inclusive';
+
+CREATE TYPE qstash_dlq_message AS (
+  dlq_id text,
+  message_id text,
+  created_at timestamptz,
+  url text,
+  topic_name text,
+  endpoint_name text,
+  schedule_id text,
+  queue_name text,
+  method text,
+  header jsonb,
+  body bytea,
+  body_text text,
+  not_before timestamptz,
+  response_status integer,
+  response_header jsonb,
+  response_body bytea,
+  response_body_text text,
+  max_retries bigint,
+  retry_delay_expression text,
+  callback text,
+  callback_header jsonb,
+  failure_callback text,
+  failure_callback_header jsonb,
+  caller_ip text,
+  label text,
+  labels text[],
+  flow_control_key text,
+  parallelism bigint,
+  rate bigint,
+  period bigint,
+  extra jsonb
+);
+
+CREATE FUNCTION qstash_dlq(message_id text DEFAULT NULL, url text DEFAULT NULL,
+                           topic_name text DEFAULT NULL, queue_name text DEFAULT NULL,
+                           schedule_id text DEFAULT NULL, label text DEFAULT NULL,
+                           response_status integer DEFAULT NULL, dlq_id text DEFAULT NULL,
+                           caller_ip text DEFAULT NULL,
+                           from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL,
+                           max_rows bigint DEFAULT NULL, server name DEFAULT NULL)
+RETURNS SETOF qstash_dlq_message
+AS 'MODULE_PATHNAME', 'qstash_dlq'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 100;
+
+COMMENT ON FUNCTION qstash_dlq(text, text, text, text, text, text, integer, text, text, timestamptz, timestamptz, bigint, name) IS
+  'Dead letter queue (GET /v2/dlq, every page); times are inclusive';
+
+CREATE FUNCTION qstash_schedules(server name DEFAULT NULL)
+RETURNS TABLE (
+  schedule_id text,
+  cron text,
+  destination text,
+  method text,
+  is_paused boolean,
+  created_at timestamptz,
+  last_schedule_time timestamptz,
+  next_schedule_time timestamptz,
+  last_schedule_states jsonb,
+  header jsonb,
+  body bytea,
+  body_text text,
+  retries bigint,
+  delay bigint,
+  timeout bigint,
+  retry_delay_expression text,
+  callback text,
+  callback_header jsonb,
+  failure_callback text,
+  failure_callback_header jsonb,
+  caller_ip text,
+  queue_name text,
+  flow_control_key text,
+  parallelism bigint,
+  rate bigint,
+  period bigint,
+  label text,
+  labels text[],
+  error text,
+  extra jsonb
+)
+AS 'MODULE_PATHNAME', 'qstash_schedules'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+COMMENT ON FUNCTION qstash_schedules(name) IS 'Schedules (GET /v2/schedules)';
+
+CREATE FUNCTION qstash_queues(server name DEFAULT NULL)
+RETURNS TABLE (
+  name text,
+  created_at timestamptz,
+  updated_at timestamptz,
+  parallelism bigint,
+  paused boolean,
+  lag bigint,
+  extra jsonb
+)
+AS 'MODULE_PATHNAME', 'qstash_queues'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+COMMENT ON FUNCTION qstash_queues(name) IS 'Queues (GET /v2/queues)';
+
+CREATE FUNCTION qstash_url_groups(server name DEFAULT NULL)
+RETURNS TABLE (
+  name text,
+  created_at timestamptz,
+  updated_at timestamptz,
+  endpoints jsonb,
+  extra jsonb
+)
+AS 'MODULE_PATHNAME', 'qstash_url_groups'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+COMMENT ON FUNCTION qstash_url_groups(name) IS 'URL groups (topics) with their endpoints (GET /v2/topics)';
+
+CREATE FUNCTION qstash_flow_control(server name DEFAULT NULL)
+RETURNS TABLE (
+  flow_control_key text,
+  wait_list_size bigint,
+  parallelism_max bigint,
+  parallelism_count bigint,
+  rate_max bigint,
+  rate_count bigint,
+  rate_period bigint,
+  rate_period_start timestamptz,
+  is_pinned_parallelism boolean,
+  is_pinned_rate boolean,
+  is_paused boolean,
+  extra jsonb
+)
+AS 'MODULE_PATHNAME', 'qstash_flow_control'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+
+COMMENT ON FUNCTION qstash_flow_control(name) IS 'Flow-control keys (GET /v2/flowControl)';
+
+CREATE FUNCTION qstash_global_parallelism(server name DEFAULT NULL)
+RETURNS TABLE (
+  parallelism_max bigint,
+  parallelism_count bigint,
+  extra jsonb
+)
+AS 'MODULE_PATHNAME', 'qstash_global_parallelism'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 1;
+
+COMMENT ON FUNCTION qstash_global_parallelism(name) IS 'Global parallelism across flow-control keys (GET /v2/globalParallelism)';
+
 -- Rate-limit figures of the last responses this backend received.
 CREATE FUNCTION qstash_rate_limits(
   OUT server text, OUT kind text, OUT "limit" bigint, OUT remaining bigint,
@@ -209,6 +404,13 @@ COMMENT ON FUNCTION qstash_snapshot_summary(text, name) IS
 -- EXECUTE on the functions.
 REVOKE ALL ON FUNCTION qstash_users(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_ipv4(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_logs(text, text, text, text, text, text, text, timestamptz, timestamptz, bigint, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_dlq(text, text, text, text, text, text, integer, text, text, timestamptz, timestamptz, bigint, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_schedules(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_queues(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_url_groups(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_flow_control(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_global_parallelism(name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_stats(text, uuid, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_stats_summary(text, uuid, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_rate_limits() FROM PUBLIC;

@@ -101,6 +101,224 @@ static const QsColumn ipv4_columns[] = {
 	{"cidr", "cidr", NULL, QSC_ELEMENT, false},
 };
 
+/*
+ * QStash REST API.  Columns are the JSON keys in snake_case; unix-ms times
+ * are timestamptz; bodies are bytea plus a text column when UTF-8; header
+ * maps are jsonb as sent.  Alternative spellings the SDKs read are in
+ * alt_key.
+ */
+
+/* GET /v2/events: one row per log entry (spec: LogEntry) */
+static const QsColumn logs_columns[] = {
+	{"time", "timestamptz", "time", QSC_EPOCH_MS, false},
+	{"message_id", "text", "messageId", QSC_TEXT, false},
+	{"state", "text", "state", QSC_TEXT, false},
+	{"error", "text", "error", QSC_TEXT, false},
+	{"url", "text", "url", QSC_TEXT, false},
+	{"topic_name", "text", "topicName", QSC_TEXT, false},
+	{"endpoint_name", "text", "endpointName", QSC_TEXT, false},
+	{"schedule_id", "text", "scheduleId", QSC_TEXT, false},
+	{"queue_name", "text", "queueName", QSC_TEXT, false},
+	{"method", "text", "method", QSC_TEXT, false},
+	{"header", "jsonb", "header", QSC_JSONB, false},
+	{"body", "bytea", "body", QSC_BODY, false},
+	{"body_text", "text", "body", QSC_BODY_TEXT, false},
+	{"next_delivery_time", "timestamptz", "nextDeliveryTime", QSC_EPOCH_MS,
+	 false},
+	{"response_status", "integer", "responseStatus", QSC_INT8, false},
+	{"response_headers", "jsonb", "responseHeaders", QSC_JSONB, false,
+	 "responseHeader"},
+	{"response_body", "bytea", "responseBody", QSC_BODY, false},
+	{"response_body_text", "text", "responseBody", QSC_BODY_TEXT, false},
+	{"timeout", "bigint", "timeout", QSC_INT8, false},
+	{"max_retries", "bigint", "maxRetries", QSC_INT8, false},
+	{"retry_delay_expression", "text", "retryDelayExpression", QSC_TEXT, false,
+	 "retryDelayExpr"},
+	{"callback", "text", "callback", QSC_TEXT, false},
+	{"callback_headers", "jsonb", "callbackHeaders", QSC_JSONB, false},
+	{"failure_callback", "text", "failureCallback", QSC_TEXT, false},
+	{"failure_callback_headers", "jsonb", "failureCallbackHeaders", QSC_JSONB,
+	 false},
+	{"label", "text", "label", QSC_TEXT, false},
+	{"labels", "text[]", "labels", QSC_TEXT_ARRAY, false},
+	{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},
+	{"parallelism", "bigint", "parallelism", QSC_INT8, false},
+	{"rate", "bigint", "rate", QSC_INT8, false},
+	{"period", "bigint", "period", QSC_INT8, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+static const QsFilter logs_filters[] = {
+	{"state", QSF_QUERY, "state", false, true},
+	{"message_id", QSF_QUERY, "messageId", false, true},
+	{"url", QSF_QUERY, "url", false, true},
+	{"topic_name", QSF_QUERY, "topicName", false, true},
+	{"queue_name", QSF_QUERY, "queueName", false, true},
+	{"schedule_id", QSF_QUERY, "scheduleId", false, true},
+	{"label", QSF_QUERY, "label", true, false},
+	{"labels", QSF_ELEMENT, "label", true, true},
+	{"time", QSF_TIME},
+};
+
+/* GET /v2/dlq: one row per message in the dead letter queue */
+static const QsColumn dlq_columns[] = {
+	{"dlq_id", "text", "dlqId", QSC_TEXT, false},
+	{"message_id", "text", "messageId", QSC_TEXT, false},
+	{"created_at", "timestamptz", "createdAt", QSC_EPOCH_MS, false},
+	{"url", "text", "url", QSC_TEXT, false},
+	{"topic_name", "text", "topicName", QSC_TEXT, false},
+	{"endpoint_name", "text", "endpointName", QSC_TEXT, false},
+	{"schedule_id", "text", "scheduleId", QSC_TEXT, false},
+	{"queue_name", "text", "queueName", QSC_TEXT, false},
+	{"method", "text", "method", QSC_TEXT, false},
+	{"header", "jsonb", "header", QSC_JSONB, false},
+	{"body", "bytea", "bodyBase64", QSC_BODY, false, "body"},
+	{"body_text", "text", "bodyBase64", QSC_BODY_TEXT, false, "body"},
+	{"not_before", "timestamptz", "notBefore", QSC_EPOCH_MS, false},
+	{"response_status", "integer", "responseStatus", QSC_INT8, false},
+	{"response_header", "jsonb", "responseHeader", QSC_JSONB, false,
+	 "responseHeaders"},
+	{"response_body", "bytea", "responseBodyBase64", QSC_BODY, false,
+	 "responseBody"},
+	{"response_body_text", "text", "responseBodyBase64", QSC_BODY_TEXT, false,
+	 "responseBody"},
+	{"max_retries", "bigint", "maxRetries", QSC_INT8, false},
+	{"retry_delay_expression", "text", "retryDelayExpression", QSC_TEXT, false,
+	 "retryDelayExpr"},
+	{"callback", "text", "callback", QSC_TEXT, false},
+	{"callback_header", "jsonb", "callbackHeader", QSC_JSONB, false},
+	{"failure_callback", "text", "failureCallback", QSC_TEXT, false},
+	{"failure_callback_header", "jsonb", "failureCallbackHeader", QSC_JSONB,
+	 false},
+	{"caller_ip", "text", "callerIP", QSC_TEXT, false, "callerIp"},
+	{"label", "text", "label", QSC_TEXT, false},
+	{"labels", "text[]", "labels", QSC_TEXT_ARRAY, false},
+	{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},
+	{"parallelism", "bigint", "parallelism", QSC_INT8, false},
+	{"rate", "bigint", "rate", QSC_INT8, false},
+	{"period", "bigint", "period", QSC_INT8, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+/* dlqIds makes the API ignore the other filters: not exact */
+static const QsFilter dlq_filters[] = {
+	{"message_id", QSF_QUERY, "messageId", false, true},
+	{"url", QSF_QUERY, "url", true, true},
+	{"topic_name", QSF_QUERY, "topicName", true, true},
+	{"queue_name", QSF_QUERY, "queueName", true, true},
+	{"schedule_id", QSF_QUERY, "scheduleId", true, true},
+	{"label", QSF_QUERY, "label", true, false},
+	{"response_status", QSF_QUERY, "responseStatus", true, true},
+	{"dlq_id", QSF_QUERY, "dlqIds", true, false},
+	{"caller_ip", QSF_QUERY, "callerIp", true, true},
+	{"labels", QSF_ELEMENT, "label", true, true},
+	{"created_at", QSF_TIME},
+};
+
+/* GET /v2/schedules (spec: Schedule, plus the keys the SDKs read) */
+static const QsColumn schedules_columns[] = {
+	{"schedule_id", "text", "scheduleId", QSC_TEXT, false},
+	{"cron", "text", "cron", QSC_TEXT, false},
+	{"destination", "text", "destination", QSC_TEXT, false},
+	{"method", "text", "method", QSC_TEXT, false},
+	{"is_paused", "boolean", "isPaused", QSC_BOOL, false},
+	{"created_at", "timestamptz", "createdAt", QSC_EPOCH_MS, false},
+	{"last_schedule_time", "timestamptz", "lastScheduleTime", QSC_EPOCH_MS,
+	 false},
+	{"next_schedule_time", "timestamptz", "nextScheduleTime", QSC_EPOCH_MS,
+	 false},
+	{"last_schedule_states", "jsonb", "lastScheduleStates", QSC_JSONB, false},
+	{"header", "jsonb", "header", QSC_JSONB, false},
+	{"body", "bytea", "bodyBase64", QSC_BODY, false, "body"},
+	{"body_text", "text", "bodyBase64", QSC_BODY_TEXT, false, "body"},
+	{"retries", "bigint", "retries", QSC_INT8, false},
+	{"delay", "bigint", "delay", QSC_INT8, false},
+	{"timeout", "bigint", "timeout", QSC_INT8, false},
+	{"retry_delay_expression", "text", "retryDelayExpression", QSC_TEXT,
+	 false},
+	{"callback", "text", "callback", QSC_TEXT, false},
+	{"callback_header", "jsonb", "callbackHeader", QSC_JSONB, false},
+	{"failure_callback", "text", "failureCallback", QSC_TEXT, false},
+	{"failure_callback_header", "jsonb", "failureCallbackHeader", QSC_JSONB,
+	 false},
+	{"caller_ip", "text", "callerIp", QSC_TEXT, false, "callerIP"},
+	{"queue_name", "text", "queueName", QSC_TEXT, false},
+	{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},
+	{"parallelism", "bigint", "parallelism", QSC_INT8, false},
+	{"rate", "bigint", "rate", QSC_INT8, false},
+	{"period", "bigint", "period", QSC_INT8, false},
+	{"label", "text", "label", QSC_TEXT, false},
+	{"labels", "text[]", "labels", QSC_TEXT_ARRAY, false},
+	{"error", "text", "error", QSC_TEXT, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+static const QsFilter schedules_filters[] = {
+	{"schedule_id", QSF_PATH_ID},
+};
+
+/* GET /v2/queues (spec: Queue) */
+static const QsColumn queues_columns[] = {
+	{"name", "text", "name", QSC_TEXT, false},
+	{"created_at", "timestamptz", "createdAt", QSC_EPOCH_MS, false},
+	{"updated_at", "timestamptz", "updatedAt", QSC_EPOCH_MS, false},
+	{"parallelism", "bigint", "parallelism", QSC_INT8, false},
+	{"paused", "boolean", "paused", QSC_BOOL, false},
+	{"lag", "bigint", "lag", QSC_INT8, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+static const QsFilter name_filters[] = {
+	{"name", QSF_PATH_ID},
+};
+
+/* GET /v2/topics (spec: URLGroup) */
+static const QsColumn url_groups_columns[] = {
+	{"name", "text", "name", QSC_TEXT, false},
+	{"created_at", "timestamptz", "createdAt", QSC_EPOCH_MS, false},
+	{"updated_at", "timestamptz", "updatedAt", QSC_EPOCH_MS, false},
+	{"endpoints", "jsonb", "endpoints", QSC_JSONB, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+/* GET /v2/flowControl (spec: FlowControlKey) */
+static const QsColumn flow_control_columns[] = {
+	{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},
+	{"wait_list_size", "bigint", "waitListSize", QSC_INT8, false},
+	{"parallelism_max", "bigint", "parallelismMax", QSC_INT8, false},
+	{"parallelism_count", "bigint", "parallelismCount", QSC_INT8, false},
+	{"rate_max", "bigint", "rateMax", QSC_INT8, false},
+	{"rate_count", "bigint", "rateCount", QSC_INT8, false},
+	{"rate_period", "bigint", "ratePeriod", QSC_INT8, false},
+	{"rate_period_start", "timestamptz", "ratePeriodStart",
+	 QSC_EPOCH_S_ZERO_NULL, false},
+	{"is_pinned_parallelism", "boolean", "isPinnedParallelism", QSC_BOOL,
+	 false},
+	{"is_pinned_rate", "boolean", "isPinnedRate", QSC_BOOL, false},
+	{"is_paused", "boolean", "isPaused", QSC_BOOL, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+static const QsFilter flow_control_filters[] = {
+	{"flow_control_key", QSF_PATH_ID},
+};
+
+/* GET /v2/globalParallelism: one row */
+static const QsColumn global_parallelism_columns[] = {
+	{"parallelism_max", "bigint", "parallelismMax", QSC_INT8, false},
+	{"parallelism_count", "bigint", "parallelismCount", QSC_INT8, false},
+	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+};
+
+static const QsFilter users_filters[] = {
+	{"id", QSF_PATH_ID},
+};
+
+static const QsFilter stats_filters[] = {
+	{"qstash_id", QSF_INSTANCE},
+	{"period", QSF_PERIOD},
+};
+
 #define NCOLS(a) ((int) lengthof(a))
 
 static const QsEndpoint endpoints[] = {
@@ -112,6 +330,8 @@ static const QsEndpoint endpoints[] = {
 		.shape = QS_SHAPE_OBJECTS,
 		.columns = users_columns,
 		.ncolumns = NCOLS(users_columns),
+		.filters = users_filters,
+		.nfilters = NCOLS(users_filters),
 		.rows = 2,
 		.description = "QStash instances of the account, one per region",
 	},
@@ -124,6 +344,8 @@ static const QsEndpoint endpoints[] = {
 		.shape = QS_SHAPE_STATS,
 		.columns = stats_columns,
 		.ncolumns = NCOLS(stats_columns),
+		.filters = stats_filters,
+		.nfilters = NCOLS(stats_filters),
 		.rows = 2 * 600,
 		.description = "usage statistics, one row per data point",
 	},
@@ -136,6 +358,8 @@ static const QsEndpoint endpoints[] = {
 		.shape = QS_SHAPE_OBJECTS,
 		.columns = stats_summary_columns,
 		.ncolumns = NCOLS(stats_summary_columns),
+		.filters = stats_filters,
+		.nfilters = NCOLS(stats_filters),
 		.rows = 2,
 		.description = "usage summary, one row per instance",
 	},
@@ -148,6 +372,95 @@ static const QsEndpoint endpoints[] = {
 		.ncolumns = NCOLS(ipv4_columns),
 		.rows = 10,
 		.description = "address blocks QStash sends requests from",
+	},
+	{
+		.name = "logs",
+		.api = QS_API_REST,
+		.path = "/v2/events",
+		.shape = QS_SHAPE_PAGES,
+		.rows_key = "events",
+		.rows_key_alt = "logs",
+		.columns = logs_columns,
+		.ncolumns = NCOLS(logs_columns),
+		.filters = logs_filters,
+		.nfilters = NCOLS(logs_filters),
+		.rows = 1000,
+		.description = "message log (events), newest first",
+	},
+	{
+		.name = "dlq",
+		.api = QS_API_REST,
+		.path = "/v2/dlq",
+		.shape = QS_SHAPE_PAGES,
+		.rows_key = "messages",
+		.columns = dlq_columns,
+		.ncolumns = NCOLS(dlq_columns),
+		.filters = dlq_filters,
+		.nfilters = NCOLS(dlq_filters),
+		.rows = 100,
+		.description = "messages in the dead letter queue",
+	},
+	{
+		.name = "schedules",
+		.api = QS_API_REST,
+		.path = "/v2/schedules",
+		.path_by_id = "/v2/schedules/%s",
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = schedules_columns,
+		.ncolumns = NCOLS(schedules_columns),
+		.filters = schedules_filters,
+		.nfilters = NCOLS(schedules_filters),
+		.rows = 10,
+		.description = "schedules",
+	},
+	{
+		.name = "queues",
+		.api = QS_API_REST,
+		.path = "/v2/queues",
+		.path_by_id = "/v2/queues/%s",
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = queues_columns,
+		.ncolumns = NCOLS(queues_columns),
+		.filters = name_filters,
+		.nfilters = NCOLS(name_filters),
+		.rows = 10,
+		.description = "queues",
+	},
+	{
+		.name = "url_groups",
+		.api = QS_API_REST,
+		.path = "/v2/topics",
+		.path_by_id = "/v2/topics/%s",
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = url_groups_columns,
+		.ncolumns = NCOLS(url_groups_columns),
+		.filters = name_filters,
+		.nfilters = NCOLS(name_filters),
+		.rows = 10,
+		.description = "URL groups (topics) with their endpoints",
+	},
+	{
+		.name = "flow_control",
+		.api = QS_API_REST,
+		.path = "/v2/flowControl",
+		.path_by_id = "/v2/flowControl/%s",
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = flow_control_columns,
+		.ncolumns = NCOLS(flow_control_columns),
+		.filters = flow_control_filters,
+		.nfilters = NCOLS(flow_control_filters),
+		.rows = 10,
+		.description = "flow-control keys",
+	},
+	{
+		.name = "global_parallelism",
+		.api = QS_API_REST,
+		.path = "/v2/globalParallelism",
+		.shape = QS_SHAPE_OBJECTS,
+		.columns = global_parallelism_columns,
+		.ncolumns = NCOLS(global_parallelism_columns),
+		.rows = 1,
+		.description = "global parallelism across flow-control keys",
 	},
 };
 
@@ -194,6 +507,19 @@ qs_endpoint_column(const QsEndpoint *ep, const char *name)
 	{
 		if (strcmp(ep->columns[i].name, name) == 0)
 			return &ep->columns[i];
+	}
+	return NULL;
+}
+
+/* The filter of a column of this kind, or NULL. */
+const QsFilter *
+qs_endpoint_filter(const QsEndpoint *ep, const char *column, QsFilterKind kind)
+{
+	for (int i = 0; i < ep->nfilters; i++)
+	{
+		if (ep->filters[i].kind == kind &&
+			strcmp(ep->filters[i].column, column) == 0)
+			return &ep->filters[i];
 	}
 	return NULL;
 }

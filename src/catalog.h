@@ -28,7 +28,11 @@ typedef enum QsConv
 	QSC_METRIC,			   /* stats: the key of the series */
 	QSC_SERIES,			   /* stats: the breakdown id, or NULL */
 	QSC_POINT_VALUE,	   /* stats: the number of the data point */
-	QSC_PARAM			   /* a request parameter, not from the body */
+	QSC_PARAM,			   /* a request parameter, not from the body */
+	QSC_EPOCH_MS,		   /* unix milliseconds (number or digits) ->
+							* timestamptz, 0 means NULL */
+	QSC_BODY,			   /* bytes: base64 key, else the plain-text key */
+	QSC_BODY_TEXT		   /* the same bytes as text when valid UTF-8 */
 } QsConv;
 
 /* Which API an endpoint belongs to (base URL and credentials differ). */
@@ -43,7 +47,8 @@ typedef enum QsShape
 {
 	QS_SHAPE_OBJECTS, /* array of objects, one row each */
 	QS_SHAPE_SCALARS, /* array of scalars, one row each */
-	QS_SHAPE_STATS	  /* stats object, one row per data point */
+	QS_SHAPE_STATS,	  /* stats object, one row per data point */
+	QS_SHAPE_PAGES	  /* {cursor, <rows key>: [objects]}, cursor paging */
 } QsShape;
 
 typedef struct QsColumn
@@ -52,8 +57,33 @@ typedef struct QsColumn
 	const char *sqltype;  /* type used by the functions and IMPORT */
 	const char *json_key; /* key in the response object, or NULL */
 	QsConv conv;
-	bool secret; /* NULL unless reveal_secrets */
+	bool secret;		 /* NULL unless reveal_secrets */
+	const char *alt_key; /* another spelling of the key, read when json_key
+						  * is absent; for QSC_BODY*, the plain-text key */
 } QsColumn;
+
+/*
+ * What a qual on a column can set in the request.  The FDW pushes quals
+ * into these; the SQL functions take them as arguments.
+ */
+typedef enum QsFilterKind
+{
+	QSF_PATH_ID,  /* col = v: GET path_by_id with v (404: no rows) */
+	QSF_INSTANCE, /* qstash_id = v: per-instance path */
+	QSF_PERIOD,	  /* period = v: ?period=v */
+	QSF_QUERY,	  /* col = v: ?query=v (multi: repeated for IN lists) */
+	QSF_ELEMENT,  /* v = ANY(col): ?query=v */
+	QSF_TIME	  /* col >= / <= v: ?fromDate= / ?toDate= (unix ms) */
+} QsFilterKind;
+
+typedef struct QsFilter
+{
+	const char *column; /* SQL column */
+	QsFilterKind kind;
+	const char *query; /* query parameter (QSF_QUERY, QSF_ELEMENT) */
+	bool multi;		   /* the API takes several values (OR) */
+	bool exact;		   /* the API keeps exactly the rows the qual keeps */
+} QsFilter;
 
 typedef struct QsEndpoint
 {
@@ -64,11 +94,18 @@ typedef struct QsEndpoint
 	bool per_instance; /* path has %s for a qstash id; fan out when none */
 	bool takes_period; /* ?period= parameter */
 	QsShape shape;
+	const char *rows_key;	  /* QS_SHAPE_PAGES: key of the rows array */
+	const char *rows_key_alt; /* and its other spelling */
 	const QsColumn *columns;
 	int ncolumns;
+	const QsFilter *filters; /* in the order of the function's arguments */
+	int nfilters;
 	double rows; /* planner estimate */
 	const char *description;
 } QsEndpoint;
+
+/* Page size asked for on paged endpoints: the API's maximum. */
+#define QS_PAGE_SIZE 100
 
 extern const QsEndpoint *qs_endpoint_lookup(const char *name);
 extern const QsEndpoint *qs_endpoint_at(int i);
@@ -77,6 +114,9 @@ extern char *qs_endpoint_names(void);
 extern const QsColumn *qs_endpoint_column(const QsEndpoint *ep,
 										  const char *name);
 extern char *qs_endpoint_column_names(const QsEndpoint *ep);
+extern const QsFilter *qs_endpoint_filter(const QsEndpoint *ep,
+										  const char *column,
+										  QsFilterKind kind);
 
 #define QS_DEFAULT_PERIOD "1h"
 extern void qs_check_period(const char *period);

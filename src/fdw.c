@@ -5,14 +5,18 @@
  *
  * A scan runs its endpoint through scan.c (the same path as the SQL
  * functions) into a tuplestore, which a rescan replays without another
- * request.  Equality quals on the request parameters (users.id,
- * stats.qstash_id, stats.period), with constants, $n parameters or IN
- * lists, are pushed into the request; every qual is still checked locally,
- * so results are always right.
+ * request.  Quals on the columns the endpoint's filters name (catalog.c:
+ * ids, periods, the REST API's query parameters, time ranges), with values
+ * known at executor start (constants, $n, stable expressions such as
+ * now() - '1 day'), are pushed into the request; every qual is still
+ * checked locally, so results are always right.  A LIMIT stops a paged
+ * listing early when nothing else can drop or reorder rows.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/table.h"
 #include "catalog/pg_type.h"
@@ -34,6 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/timestamp.h"
 
 #include "catalog.h"
 #include "options.h"
@@ -44,24 +49,35 @@
 /* One HTTP round trip dominates any scan: charge it as startup cost. */
 #define QS_REQUEST_COST 10000.0
 
-/* Request parameters a qual can set. */
-typedef enum QsPush
+/* How a pushed qual compares its column with its value. */
+typedef enum QsOp
 {
-	QS_PUSH_ID,		   /* users.id -> GET /user/{id} */
-	QS_PUSH_QSTASH_ID, /* stats*.qstash_id -> /stats/{id} */
-	QS_PUSH_PERIOD,	   /* stats*.period -> ?period= */
-	QS_NPUSH
-} QsPush;
+	QS_OP_EQ, /* col = v, or v = ANY(array col) */
+	QS_OP_IN, /* col IN (...) / col = ANY(array) */
+	QS_OP_GE,
+	QS_OP_GT,
+	QS_OP_LE,
+	QS_OP_LT
+} QsOp;
 
-static const char *const push_names[QS_NPUSH] = {"id", "qstash_id", "period"};
+static const char *const op_names[] = {"=", "IN", ">=", ">", "<=", "<"};
+
+/* A qual pushed into the request. */
+typedef struct QsPushed
+{
+	int filter; /* index into ep->filters */
+	QsOp op;
+	Expr *value; /* known at executor start */
+} QsPushed;
 
 /* Planner state, in baserel->fdw_private. */
 typedef struct QsRelInfo
 {
 	const QsEndpoint *ep;
-	Expr *push[QS_NPUSH];	   /* value expression, or NULL */
-	bool push_array[QS_NPUSH]; /* IN list / = ANY(array) */
-	List *local_quals;		   /* not pushed: only selectivity */
+	List *pushed;	   /* of QsPushed * */
+	List *local_quals; /* not pushed: only selectivity */
+	bool all_exact;	   /* every qual pushed, and applied exactly */
+	int64 limit;	   /* LIMIT pushed into a paged listing, or 0 */
 } QsRelInfo;
 
 typedef struct QsScanState
@@ -98,26 +114,31 @@ table_endpoint(Oid relid)
 	return ep;
 }
 
-/* Which request parameter a column of this endpoint sets, or -1. */
-static int
-push_kind(const QsEndpoint *ep, const char *colname)
+/*
+ * A value known at executor start, the same for the whole scan: no column
+ * of any relation, no executor parameter, nothing volatile.  Stable
+ * functions (now()) qualify: they are evaluated once, as for index keys.
+ */
+static bool
+not_scan_constant_walker(Node *n, void *context)
 {
-	if (ep->path_by_id != NULL && strcmp(colname, "id") == 0)
-		return QS_PUSH_ID;
-	if (ep->per_instance && strcmp(colname, "qstash_id") == 0)
-		return QS_PUSH_QSTASH_ID;
-	if (ep->takes_period && strcmp(colname, "period") == 0)
-		return QS_PUSH_PERIOD;
-	return -1;
+	if (n == NULL)
+		return false;
+	if (IsA(n, Var) || IsA(n, PlaceHolderVar) || IsA(n, Aggref) ||
+		IsA(n, WindowFunc) || IsA(n, GroupingFunc) || IsA(n, SubLink) ||
+		IsA(n, SubPlan) || IsA(n, AlternativeSubPlan) ||
+		IsA(n, CurrentOfExpr) || IsA(n, NextValueExpr))
+		return true;
+	if (IsA(n, Param) && ((Param *) n)->paramkind != PARAM_EXTERN)
+		return true;
+	return expression_tree_walker(n, not_scan_constant_walker, context);
 }
 
-/* A value known at executor start: a constant or an external parameter. */
 static bool
 is_scan_constant(Node *n)
 {
-	if (IsA(n, Const))
-		return true;
-	return IsA(n, Param) && ((Param *) n)->paramkind == PARAM_EXTERN;
+	return !not_scan_constant_walker(n, NULL) &&
+		   !contain_volatile_functions(n);
 }
 
 static Var *
@@ -131,67 +152,219 @@ our_var(Node *n, Index relid)
 	return NULL;
 }
 
-static bool
-is_equality(Oid opfuncid)
+/* The comparison an operator's function makes, or -1. */
+static int
+op_kind(Oid opfuncid)
 {
-	return opfuncid == F_TEXTEQ || opfuncid == F_UUID_EQ;
+	switch (opfuncid)
+	{
+		case F_TEXTEQ:
+		case F_UUID_EQ:
+		case F_INT4EQ:
+		case F_INT8EQ:
+		case F_INT48EQ:
+		case F_INT84EQ:
+			return QS_OP_EQ;
+		case F_TIMESTAMPTZ_GE:
+			return QS_OP_GE;
+		case F_TIMESTAMPTZ_GT:
+			return QS_OP_GT;
+		case F_TIMESTAMPTZ_LE:
+			return QS_OP_LE;
+		case F_TIMESTAMPTZ_LT:
+			return QS_OP_LT;
+	}
+	return -1;
 }
 
-/* Record the qual in ri if it can set a request parameter. */
-static bool
-classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause)
+/* col op v written as v op col: the same test with the operands swapped */
+static int
+commute_kind(int op)
 {
+	switch (op)
+	{
+		case QS_OP_GE:
+			return QS_OP_LE;
+		case QS_OP_GT:
+			return QS_OP_LT;
+		case QS_OP_LE:
+			return QS_OP_GE;
+		case QS_OP_LT:
+			return QS_OP_GT;
+	}
+	return op;
+}
+
+static bool
+is_lower(QsOp op)
+{
+	return op == QS_OP_GE || op == QS_OP_GT;
+}
+
+/*
+ * The request slot a pushed qual fills: one per filter and query parameter
+ * (label and labels share "label"), one each for the lower and upper bound
+ * of a time range.
+ */
+static bool
+slot_taken(const QsRelInfo *info, const QsFilter *f, QsOp op)
+{
+	ListCell *lc;
+
+	foreach (lc, info->pushed)
+	{
+		QsPushed *p = (QsPushed *) lfirst(lc);
+		const QsFilter *g = &info->ep->filters[p->filter];
+
+		if (f->kind == QSF_TIME)
+		{
+			if (g == f && is_lower(p->op) == is_lower(op))
+				return true;
+		}
+		else if (g == f ||
+				 (f->query && g->query && strcmp(f->query, g->query) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Push the qual into info if it can set a request parameter. */
+static bool
+classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
+			  bool *exact)
+{
+	const QsFilter *f = NULL;
 	Var *var = NULL;
 	Node *value = NULL;
-	bool array = false;
-	int kind;
+	int op = -1;
+	const char *colname;
+	QsPushed *p;
 
 	if (IsA(clause, OpExpr))
 	{
-		OpExpr *op = (OpExpr *) clause;
+		OpExpr *o = (OpExpr *) clause;
 
-		if (list_length(op->args) != 2 || !is_equality(get_opcode(op->opno)))
+		if (list_length(o->args) != 2 ||
+			(op = op_kind(get_opcode(o->opno))) < 0)
 			return false;
-		if ((var = our_var(linitial(op->args), baserel->relid)) != NULL)
-			value = lsecond(op->args);
-		else if ((var = our_var(lsecond(op->args), baserel->relid)) != NULL)
-			value = linitial(op->args);
+		if ((var = our_var(linitial(o->args), baserel->relid)) != NULL)
+			value = lsecond(o->args);
+		else if ((var = our_var(lsecond(o->args), baserel->relid)) != NULL)
+		{
+			value = linitial(o->args);
+			op = commute_kind(op);
+		}
+		if (var == NULL)
+			return false;
+		colname = get_attname(relid, var->varattno, false);
+		if (op != QS_OP_EQ)
+			f = qs_endpoint_filter(info->ep, colname, QSF_TIME);
+		else if ((f = qs_endpoint_filter(info->ep, colname, QSF_QUERY)) ==
+					 NULL &&
+				 (f = qs_endpoint_filter(info->ep, colname, QSF_PATH_ID)) ==
+					 NULL &&
+				 (f = qs_endpoint_filter(info->ep, colname, QSF_INSTANCE)) ==
+					 NULL)
+			f = qs_endpoint_filter(info->ep, colname, QSF_PERIOD);
 	}
 	else if (IsA(clause, ScalarArrayOpExpr))
 	{
-		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) clause;
+		ScalarArrayOpExpr *o = (ScalarArrayOpExpr *) clause;
 
-		if (!op->useOr || !is_equality(get_opcode(op->opno)))
+		if (!o->useOr || list_length(o->args) != 2 ||
+			op_kind(get_opcode(o->opno)) != QS_OP_EQ)
 			return false;
-		var = our_var(linitial(op->args), baserel->relid);
-		value = lsecond(op->args);
-		array = true;
+		if ((var = our_var(linitial(o->args), baserel->relid)) != NULL)
+		{
+			/* col IN (...): several values in one request, or a fan-out */
+			op = QS_OP_IN;
+			value = lsecond(o->args);
+			colname = get_attname(relid, var->varattno, false);
+			if ((f = qs_endpoint_filter(info->ep, colname, QSF_QUERY)) != NULL)
+			{
+				if (!f->multi)
+					return false;
+			}
+			else if ((f = qs_endpoint_filter(info->ep, colname,
+											 QSF_PATH_ID)) == NULL &&
+					 (f = qs_endpoint_filter(info->ep, colname,
+											 QSF_INSTANCE)) == NULL)
+				f = qs_endpoint_filter(info->ep, colname, QSF_PERIOD);
+		}
+		else if ((var = our_var(lsecond(o->args), baserel->relid)) != NULL)
+		{
+			/* v = ANY(array column) */
+			op = QS_OP_EQ;
+			value = linitial(o->args);
+			colname = get_attname(relid, var->varattno, false);
+			f = qs_endpoint_filter(info->ep, colname, QSF_ELEMENT);
+		}
 	}
-	if (var == NULL || value == NULL || !is_scan_constant(value))
+	if (f == NULL || value == NULL || !is_scan_constant(value) ||
+		slot_taken(info, f, op))
 		return false;
-	kind = push_kind(info->ep, get_attname(relid, var->varattno, false));
-	if (kind < 0 || info->push[kind] != NULL)
-		return false;
-	info->push[kind] = (Expr *) value;
-	info->push_array[kind] = array;
+
+	p = palloc(sizeof(QsPushed));
+	p->filter = f - info->ep->filters;
+	p->op = op;
+	p->value = (Expr *) value;
+	info->pushed = lappend(info->pushed, p);
+	*exact =
+		(f->kind == QSF_QUERY || f->kind == QSF_ELEMENT) ? f->exact : true;
 	return true;
+}
+
+static QsPushed *
+pushed_of_kind(const QsRelInfo *info, QsFilterKind kind)
+{
+	ListCell *lc;
+
+	foreach (lc, info->pushed)
+	{
+		QsPushed *p = (QsPushed *) lfirst(lc);
+
+		if (info->ep->filters[p->filter].kind == kind)
+			return p;
+	}
+	return NULL;
 }
 
 /* Number of values of a pushed parameter, when the plan knows it. */
 static double
-push_count(const QsRelInfo *info, int kind, double unknown)
+push_count(const QsRelInfo *info, QsFilterKind kind, double unknown)
 {
-	Expr *e = info->push[kind];
+	QsPushed *p = pushed_of_kind(info, kind);
+	Expr *e;
 
-	if (e == NULL)
+	if (p == NULL)
 		return unknown;
-	if (!info->push_array[kind])
+	if (p->op != QS_OP_IN)
 		return 1;
+	e = p->value;
 	if (IsA(e, Const) && !((Const *) e)->constisnull)
 		return ArrayGetNItems(
 			ARR_NDIM(DatumGetArrayTypeP(((Const *) e)->constvalue)),
 			ARR_DIMS(DatumGetArrayTypeP(((Const *) e)->constvalue)));
 	return 2;
+}
+
+/*
+ * LIMIT n can stop a paged listing early when the scan's rows go straight
+ * to the Limit node: one base relation, every qual applied exactly by the
+ * API, and nothing between (no sort, grouping, window or set-returning
+ * function: the planner leaves limit_tuples at -1 for the latter).
+ */
+static int64
+pushable_limit(PlannerInfo *root, RelOptInfo *baserel, const QsRelInfo *info)
+{
+	if (info->ep->shape != QS_SHAPE_PAGES || !info->all_exact ||
+		root->limit_tuples <= 0 ||
+		root->limit_tuples > (double) PG_INT64_MAX ||
+		root->parse->sortClause != NIL ||
+		baserel->reloptkind != RELOPT_BASEREL ||
+		bms_membership(root->all_baserels) != BMS_SINGLETON)
+		return 0;
+	return (int64) root->limit_tuples;
 }
 
 static void
@@ -202,34 +375,44 @@ qsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	double rows;
 
 	info->ep = table_endpoint(foreigntableid);
+	info->all_exact = true;
 	foreach (lc, baserel->baserestrictinfo)
 	{
 		RestrictInfo *ri = (RestrictInfo *) lfirst(lc);
+		bool exact = false;
 
-		if (!classify_qual(info, baserel, foreigntableid, ri->clause))
+		if (!classify_qual(info, baserel, foreigntableid, ri->clause, &exact))
 			info->local_quals = lappend(info->local_quals, ri);
+		info->all_exact &= exact;
 	}
+	info->limit = pushable_limit(root, baserel, info);
 
 	/* rows the requests return, then the quals that stay local */
 	if (info->ep->per_instance)
 	{
-		Expr *period = info->push[QS_PUSH_PERIOD];
+		QsPushed *pp = pushed_of_kind(info, QSF_PERIOD);
 		bool month =
-			period && IsA(period, Const) &&
-			!info->push_array[QS_PUSH_PERIOD] &&
-			!((Const *) period)->constisnull &&
-			strcmp(TextDatumGetCString(((Const *) period)->constvalue),
+			pp && pp->op == QS_OP_EQ && IsA(pp->value, Const) &&
+			!((Const *) pp->value)->constisnull &&
+			strcmp(TextDatumGetCString(((Const *) pp->value)->constvalue),
 				   "30d") == 0;
 		double per_instance =
 			info->ep->shape == QS_SHAPE_STATS ? (month ? 1830 : 570) : 1;
 
-		rows = per_instance * push_count(info, QS_PUSH_QSTASH_ID, 2) *
-			   push_count(info, QS_PUSH_PERIOD, 1);
+		rows = per_instance * push_count(info, QSF_INSTANCE, 2) *
+			   push_count(info, QSF_PERIOD, 1);
 	}
-	else if (info->push[QS_PUSH_ID] != NULL)
-		rows = push_count(info, QS_PUSH_ID, 1);
+	else if (pushed_of_kind(info, QSF_PATH_ID) != NULL)
+		rows = push_count(info, QSF_PATH_ID, 1);
 	else
+	{
 		rows = info->ep->rows;
+		/* the API's filters: a tenth each, like an equality on a column */
+		foreach (lc, info->pushed)
+			rows *= 0.1;
+		if (info->limit > 0)
+			rows = Min(rows, (double) info->limit);
+	}
 	rows *= clauselist_selectivity(root, info->local_quals, baserel->relid,
 								   JOIN_INNER, NULL);
 	baserel->rows = clamp_row_est(rows);
@@ -245,24 +428,50 @@ qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	Cost total;
 
 	if (info->ep->per_instance)
-		requests = push_count(info, QS_PUSH_QSTASH_ID, 3) *
-				   push_count(info, QS_PUSH_PERIOD, 1);
-	else if (info->push[QS_PUSH_ID] != NULL)
-		requests = push_count(info, QS_PUSH_ID, 1);
+		requests = push_count(info, QSF_INSTANCE, 3) *
+				   push_count(info, QSF_PERIOD, 1);
+	else if (pushed_of_kind(info, QSF_PATH_ID) != NULL)
+		requests = push_count(info, QSF_PATH_ID, 1);
+	else if (info->ep->shape == QS_SHAPE_PAGES)
+		requests = ceil(baserel->rows / QS_PAGE_SIZE);
 	startup = QS_REQUEST_COST * requests;
 	total = startup + baserel->rows * cpu_tuple_cost;
-	add_path(baserel,
-			 (Path *) create_foreignscan_path(root, baserel, NULL, baserel->rows,
-											  startup, total, NIL, NULL, NULL,
+	add_path(baserel, (Path *) create_foreignscan_path(
+						  root, baserel, NULL, baserel->rows, startup, total,
+						  NIL, NULL, NULL,
 #if PG_VERSION_NUM >= 170000
-											  NIL, /* fdw_restrictinfo */
+						  NIL, /* fdw_restrictinfo */
 #endif
-											  NIL));
+						  NIL));
+}
+
+/* "state = 'ERROR'::text": how EXPLAIN VERBOSE shows a pushed qual */
+static char *
+pushed_text(const QsRelInfo *info, const QsPushed *p)
+{
+	const QsFilter *f = &info->ep->filters[p->filter];
+	char *v = deparse_expression((Node *) p->value, NIL, false, false);
+
+	if (f->kind == QSF_ELEMENT)
+		return psprintf("%s = ANY (%s)", v, f->column);
+	return psprintf("%s %s %s", f->column, op_names[p->op], v);
+}
+
+/* catalog order, lower bound first: a stable EXPLAIN and query string */
+static int
+cmp_pushed(const ListCell *a, const ListCell *b)
+{
+	const QsPushed *pa = (const QsPushed *) lfirst(a);
+	const QsPushed *pb = (const QsPushed *) lfirst(b);
+
+	if (pa->filter != pb->filter)
+		return pa->filter - pb->filter;
+	return (int) pa->op - (int) pb->op;
 }
 
 /*
- * fdw_private: [endpoint name, kinds (int list), array flags (int list),
- * display texts]; fdw_exprs: the value expressions, in the same order.
+ * fdw_private: [endpoint name, filter indexes (int list), ops (int list),
+ * display texts, limit (string)]; fdw_exprs: the values, in the same order.
  */
 static ForeignScan *
 qsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
@@ -270,32 +479,29 @@ qsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 				 Plan *outer_plan)
 {
 	QsRelInfo *info = (QsRelInfo *) baserel->fdw_private;
-	List *kinds = NIL;
-	List *arrays = NIL;
+	List *filters = NIL;
+	List *ops = NIL;
 	List *texts = NIL;
 	List *exprs = NIL;
+	ListCell *lc;
 
-	for (int k = 0; k < QS_NPUSH; k++)
+	list_sort(info->pushed, cmp_pushed);
+	foreach (lc, info->pushed)
 	{
-		char *shown;
+		QsPushed *p = (QsPushed *) lfirst(lc);
 
-		if (info->push[k] == NULL)
-			continue;
-		shown = deparse_expression((Node *) info->push[k], NIL, false, false);
-		kinds = lappend_int(kinds, k);
-		arrays = lappend_int(arrays, info->push_array[k]);
-		texts = lappend(
-			texts,
-			makeString(psprintf(info->push_array[k] ? "%s IN %s" : "%s = %s",
-								push_names[k], shown)));
-		exprs = lappend(exprs, info->push[k]);
+		filters = lappend_int(filters, p->filter);
+		ops = lappend_int(ops, p->op);
+		texts = lappend(texts, makeString(pushed_text(info, p)));
+		exprs = lappend(exprs, p->value);
 	}
 
 	/* every qual is checked locally too: pushing only narrows the fetch */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 	return make_foreignscan(
 		tlist, scan_clauses, baserel->relid, exprs,
-		list_make4(makeString(pstrdup(info->ep->name)), kinds, arrays, texts),
+		list_make5(makeString(pstrdup(info->ep->name)), filters, ops, texts,
+				   makeString(psprintf(INT64_FORMAT, info->limit))),
 		NIL, NIL, outer_plan);
 }
 
@@ -372,15 +578,15 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	Relation rel = node->ss.ss_currentRelation;
 	const QsEndpoint *ep =
 		qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
-	List *kinds = lsecond(fsplan->fdw_private);
-	List *arrays = lthird(fsplan->fdw_private);
-	List *values[QS_NPUSH] = {NIL};
-	bool pushed[QS_NPUSH] = {false};
+	List *filters = lsecond(fsplan->fdw_private);
+	List *ops = lthird(fsplan->fdw_private);
+	List *fan[3] = {NIL}; /* PATH_ID, INSTANCE, PERIOD values */
+	QsParams base = {0};
 	QsScanState *st;
 	QsConn *conn;
 	QsMapper *mapper;
-	ListCell *lk;
-	ListCell *la;
+	ListCell *lf;
+	ListCell *lo;
 	ListCell *le;
 	ListCell *l1;
 	ListCell *l2;
@@ -399,39 +605,91 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	mapper = qs_mapper_create(
 		ep, RelationGetDescr(rel), conn->reveal_secrets,
 		psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
+	base.limit = pg_strtoint64(strVal(list_nth(fsplan->fdw_private, 4)));
 
-	forthree(lk, kinds, la, arrays, le, fsplan->fdw_exprs)
+	forthree(lf, filters, lo, ops, le, fsplan->fdw_exprs)
 	{
-		int k = lfirst_int(lk);
+		const QsFilter *f = &ep->filters[lfirst_int(lf)];
+		QsOp op = (QsOp) lfirst_int(lo);
 		Expr *expr = (Expr *) lfirst(le);
 		ExprState *state = ExecInitExpr(expr, (PlanState *) node);
+		List *values;
 
-		pushed[k] = true;
-		values[k] = eval_values(state, expr, lfirst_int(la) != 0,
-								node->ss.ps.ps_ExprContext);
+		if (f->kind == QSF_TIME)
+		{
+			bool isnull;
+			Datum d = ExecEvalExpr(state, node->ss.ps.ps_ExprContext, &isnull);
+			int64 ms = 0;
+			bool bounded;
+
+			if (isnull || !qs_time_bound_ms(
+							  DatumGetTimestampTz(d), is_lower(op),
+							  op == QS_OP_GT || op == QS_OP_LT, &ms, &bounded))
+				return; /* no row can match */
+			if (!bounded)
+				continue;
+			if (is_lower(op))
+			{
+				base.from_ms = base.has_from ? Max(base.from_ms, ms) : ms;
+				base.has_from = true;
+			}
+			else
+			{
+				base.to_ms = base.has_to ? Min(base.to_ms, ms) : ms;
+				base.has_to = true;
+			}
+			continue;
+		}
+
+		values = eval_values(state, expr, op == QS_OP_IN,
+							 node->ss.ps.ps_ExprContext);
 		/* col = NULL, or IN of nothing but NULLs: no row can match */
-		if (values[k] == NIL)
+		if (values == NIL)
 			return;
+		switch (f->kind)
+		{
+			case QSF_PATH_ID:
+				fan[0] = values;
+				break;
+			case QSF_INSTANCE:
+				fan[1] = values;
+				break;
+			case QSF_PERIOD:
+				foreach (l1, values)
+					qs_check_period((const char *) lfirst(l1));
+				fan[2] = values;
+				break;
+			case QSF_QUERY:
+			case QSF_ELEMENT:
+			{
+				QsFilterValues *fv = palloc(sizeof(QsFilterValues));
+
+				fv->filter = f;
+				fv->values = values;
+				base.filters = lappend(base.filters, fv);
+				break;
+			}
+			case QSF_TIME:
+				break;
+		}
 	}
-	foreach (l1, values[QS_PUSH_PERIOD])
-		qs_check_period((const char *) lfirst(l1));
+	if (base.has_from && base.has_to && base.from_ms > base.to_ms)
+		return; /* an empty range */
 
-	if (!pushed[QS_PUSH_PERIOD])
-		values[QS_PUSH_PERIOD] = list_make1(NULL);
-	if (!pushed[QS_PUSH_QSTASH_ID])
-		values[QS_PUSH_QSTASH_ID] = list_make1(NULL);
-	if (!pushed[QS_PUSH_ID])
-		values[QS_PUSH_ID] = list_make1(NULL);
-
-	foreach (l1, values[QS_PUSH_PERIOD])
+	for (int i = 0; i < 3; i++)
 	{
-		foreach (l2, values[QS_PUSH_QSTASH_ID])
+		if (fan[i] == NIL)
+			fan[i] = list_make1(NULL);
+	}
+	foreach (l1, fan[2])
+	{
+		foreach (l2, fan[1])
 		{
 			ListCell *l3;
 
-			foreach (l3, values[QS_PUSH_ID])
+			foreach (l3, fan[0])
 			{
-				QsParams p = {0};
+				QsParams p = base;
 
 				p.period = (const char *) lfirst(l1);
 				p.qstash_id = (const char *) lfirst(l2);
@@ -472,6 +730,42 @@ qsEndForeignScan(ForeignScanState *node)
 	tuplestore_end(st->store);
 }
 
+/* "GET /v2/events?count=100&state={state}&cursor=...": the request shape */
+static char *
+request_text(const QsEndpoint *ep, List *filters, List *ops, int64 limit)
+{
+	StringInfoData buf;
+	ListCell *lf;
+	ListCell *lo;
+
+	initStringInfo(&buf);
+	if (ep->per_instance)
+		appendStringInfo(&buf, "GET %s%s", psprintf(ep->path, "{qstash_id}"),
+						 ep->takes_period ? "?period={period}" : "");
+	else if (ep->shape != QS_SHAPE_PAGES)
+		appendStringInfo(&buf, "GET %s", ep->path);
+	else
+	{
+		appendStringInfo(&buf, "GET %s?count=%d", ep->path,
+						 limit > 0 && limit < QS_PAGE_SIZE ? (int) limit
+														   : QS_PAGE_SIZE);
+		forboth(lf, filters, lo, ops)
+		{
+			const QsFilter *f = &ep->filters[lfirst_int(lf)];
+
+			if (f->kind == QSF_TIME)
+				appendStringInfo(&buf, "&%s={%s}",
+								 is_lower((QsOp) lfirst_int(lo)) ? "fromDate"
+																 : "toDate",
+								 f->column);
+			else
+				appendStringInfo(&buf, "&%s={%s}", f->query, f->column);
+		}
+		appendStringInfoString(&buf, "&cursor=...");
+	}
+	return buf.data;
+}
+
 static void
 qsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -479,6 +773,7 @@ qsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	const QsEndpoint *ep =
 		qs_endpoint_lookup(strVal(linitial(fsplan->fdw_private)));
 	List *texts = lfourth(fsplan->fdw_private);
+	int64 limit = pg_strtoint64(strVal(list_nth(fsplan->fdw_private, 4)));
 
 	if (es->verbose)
 	{
@@ -490,15 +785,14 @@ qsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
 							 strVal(lfirst(lc)));
 		ExplainPropertyText("QStash Endpoint", ep->name, es);
-		ExplainPropertyText(
-			"QStash Request",
-			ep->per_instance
-				? psprintf("GET %s%s", psprintf(ep->path, "{qstash_id}"),
-						   ep->takes_period ? "?period={period}" : "")
-				: psprintf("GET %s", ep->path),
-			es);
+		ExplainPropertyText("QStash Request",
+							request_text(ep, lsecond(fsplan->fdw_private),
+										 lthird(fsplan->fdw_private), limit),
+							es);
 		if (buf.len > 0)
 			ExplainPropertyText("QStash Pushed", buf.data, es);
+		if (limit > 0)
+			ExplainPropertyInteger("QStash Limit", NULL, limit, es);
 	}
 	if (es->analyze && node->fdw_state)
 	{

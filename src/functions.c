@@ -8,10 +8,12 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -144,6 +146,161 @@ Datum
 qstash_ipv4(PG_FUNCTION_ARGS)
 {
 	return_endpoint(fcinfo, "ipv4", NULL, 0, "function qstash_ipv4()");
+	return (Datum) 0;
+}
+
+/*
+ * Arguments of a paged listing function, in this order: one per QSF_QUERY
+ * filter of the endpoint (catalog order), from_time and to_time when it
+ * has a time filter, max_rows, server.  NULL arguments filter nothing.
+ */
+static int
+listing_args(FunctionCallInfo fcinfo, const QsEndpoint *ep, QsParams *p)
+{
+	int argno = 0;
+	bool has_time = false;
+
+	for (int i = 0; i < ep->nfilters; i++)
+	{
+		const QsFilter *f = &ep->filters[i];
+
+		if (f->kind == QSF_TIME)
+			has_time = true;
+		if (f->kind != QSF_QUERY)
+			continue;
+		if (!PG_ARGISNULL(argno))
+		{
+			QsFilterValues *fv = palloc(sizeof(QsFilterValues));
+			Oid typid = get_fn_expr_argtype(fcinfo->flinfo, argno);
+			Oid outfunc;
+			bool varlena;
+
+			if (!OidIsValid(typid))
+				typid = TEXTOID;
+			getTypeOutputInfo(typid, &outfunc, &varlena);
+			fv->filter = f;
+			fv->values = list_make1(
+				OidOutputFunctionCall(outfunc, PG_GETARG_DATUM(argno)));
+			p->filters = lappend(p->filters, fv);
+		}
+		argno++;
+	}
+	if (has_time)
+	{
+		for (int b = 0; b < 2; b++, argno++)
+		{
+			int64 ms;
+			bool bounded;
+
+			if (PG_ARGISNULL(argno))
+				continue;
+			if (!qs_time_bound_ms(PG_GETARG_TIMESTAMPTZ(argno), b == 0, false,
+								  &ms, &bounded))
+				p->limit = -1; /* an empty range */
+			else if (bounded && b == 0)
+			{
+				p->has_from = true;
+				p->from_ms = ms;
+			}
+			else if (bounded)
+			{
+				p->has_to = true;
+				p->to_ms = ms;
+			}
+		}
+		if (p->has_from && p->has_to && p->from_ms > p->to_ms)
+			p->limit = -1;
+	}
+	if (!PG_ARGISNULL(argno))
+	{
+		int64 max_rows = PG_GETARG_INT64(argno);
+
+		if (max_rows <= 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("max_rows must be greater than zero"),
+							errhint("Pass NULL for all rows.")));
+		if (p->limit == 0)
+			p->limit = max_rows;
+	}
+	return argno + 1; /* the server argument */
+}
+
+/* A paged listing (logs, dlq): filters, time range, max_rows, server. */
+static void
+return_listing(FunctionCallInfo fcinfo, const char *epname,
+			   const char *funcname)
+{
+	const QsEndpoint *ep = qs_endpoint_lookup(epname);
+	QsParams p = {0};
+	int server_argno = listing_args(fcinfo, ep, &p);
+
+	if (p.limit < 0)
+	{
+		/* nothing can match: no request */
+		server_arg(fcinfo, server_argno);
+		init_result(fcinfo, ep);
+		return;
+	}
+	return_endpoint(fcinfo, epname, &p, server_argno, funcname);
+}
+
+PG_FUNCTION_INFO_V1(qstash_logs);
+Datum
+qstash_logs(PG_FUNCTION_ARGS)
+{
+	return_listing(fcinfo, "logs", "function qstash_logs()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_dlq);
+Datum
+qstash_dlq(PG_FUNCTION_ARGS)
+{
+	return_listing(fcinfo, "dlq", "function qstash_dlq()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_schedules);
+Datum
+qstash_schedules(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "schedules", NULL, 0,
+					"function qstash_schedules()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_queues);
+Datum
+qstash_queues(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "queues", NULL, 0, "function qstash_queues()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_url_groups);
+Datum
+qstash_url_groups(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "url_groups", NULL, 0,
+					"function qstash_url_groups()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_flow_control);
+Datum
+qstash_flow_control(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "flow_control", NULL, 0,
+					"function qstash_flow_control()");
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(qstash_global_parallelism);
+Datum
+qstash_global_parallelism(PG_FUNCTION_ARGS)
+{
+	return_endpoint(fcinfo, "global_parallelism", NULL, 0,
+					"function qstash_global_parallelism()");
 	return (Datum) 0;
 }
 

@@ -25,6 +25,7 @@ int qs_guc_max_response_bytes = 64 * 1024 * 1024;
 int qs_guc_max_retries = 3;
 int qs_guc_retry_max_wait_ms = 2000;
 int qs_guc_cache_ttl = 0;
+int qs_guc_max_pages = 100;
 char *qs_guc_ca_file = NULL;
 
 void _PG_init(void);
@@ -72,6 +73,13 @@ _PG_init(void)
 							"statements (0 = only within a statement).",
 							NULL, &qs_guc_cache_ttl, 0, 0, 86400, PGC_USERSET,
 							GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable(
+		"qstash.max_pages",
+		"Most pages one paged listing (logs, dlq) may fetch.",
+		"A listing that needs more pages fails instead of returning a "
+		"truncated result.",
+		&qs_guc_max_pages, 100, 1, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);
 
 	DefineCustomStringVariable(
 		"qstash.ca_file",

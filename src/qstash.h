@@ -19,6 +19,7 @@ extern int qs_guc_max_response_bytes;
 extern int qs_guc_max_retries;
 extern int qs_guc_retry_max_wait_ms;
 extern int qs_guc_cache_ttl;
+extern int qs_guc_max_pages;
 extern char *qs_guc_ca_file;
 
 #endif /* QSTASH_H */

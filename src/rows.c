@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/base64.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
@@ -83,11 +84,13 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 	m->values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
 	m->nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
 	m->param_values = palloc0(sizeof(Datum) * Max(tupdesc->natts, 1));
-	m->known_keys = palloc(sizeof(char *) * ep->ncolumns);
+	m->known_keys = palloc(sizeof(char *) * ep->ncolumns * 2);
 	for (int i = 0; i < ep->ncolumns; i++)
 	{
 		if (ep->columns[i].json_key)
 			m->known_keys[m->nknown++] = ep->columns[i].json_key;
+		if (ep->columns[i].alt_key)
+			m->known_keys[m->nknown++] = ep->columns[i].alt_key;
 	}
 	qsort(m->known_keys, m->nknown, sizeof(char *), cmp_keys);
 	m->param_nulls = palloc0(sizeof(bool) * Max(tupdesc->natts, 1));
@@ -214,6 +217,138 @@ epoch_datum(QsAttMap *a, int64 secs)
 	if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
 		return TimestampTzGetDatum(t);
 	return input(a, timestamptz_to_str(t));
+}
+
+/* unix milliseconds, sent as a number or as a string of digits */
+static Datum
+epoch_ms_datum(QsMapper *m, QsAttMap *a, QsJson *v, bool *isnull)
+{
+	int64 ms = 0;
+	bool ok = false;
+	TimestampTz t = 0;
+
+	if (qsjson_kind(v) == QSJ_INT)
+		ok = qsjson_int64(v, &ms);
+	else if (qsjson_kind(v) == QSJ_STRING)
+	{
+		size_t len;
+		const char *s = qsjson_string(v, &len);
+		char *end;
+
+		errno = 0;
+		ms = strtoll(s, &end, 10);
+		ok = len > 0 && len < 20 && errno == 0 && end == s + len &&
+			 (*s == '-' || (*s >= '0' && *s <= '9'));
+	}
+	else
+		wrong_type(m, "unix milliseconds", v);
+	if (!ok)
+		wrong_type(m, "unix milliseconds within the range of bigint", v);
+	if (ms == 0)
+	{
+		*isnull = true; /* "not set" in the API's structs */
+		return (Datum) 0;
+	}
+	/* |ms| below 9.2e15 cannot overflow the microsecond arithmetic */
+	if (ms > -(int64) 9200000000000000LL && ms < (int64) 9200000000000000LL)
+	{
+		t = (ms - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+				   SECS_PER_DAY * 1000)) *
+			1000;
+		ok = IS_VALID_TIMESTAMP(t);
+	}
+	else
+		ok = false;
+	if (!ok)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						errmsg("unix time %lld ms is out of range for type "
+							   "timestamp with time zone",
+							   (long long) ms)));
+	if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
+		return TimestampTzGetDatum(t);
+	return input(a, timestamptz_to_str(t));
+}
+
+/*
+ * The bytes of a body: the base64 key (json_key) when it holds a non-empty
+ * string, else the plain-text key (alt_key).  Returns false when neither is
+ * present.
+ */
+static bool
+body_bytes(QsMapper *m, QsJson *row, const char **data, int *len)
+{
+	const QsColumn *c = m->cur_col;
+	QsJson *b64 = qsjson_object_get(row, c->json_key);
+	QsJson *plain = c->alt_key ? qsjson_object_get(row, c->alt_key) : NULL;
+	size_t slen;
+	const char *s;
+
+	if (qsjson_kind(b64) == QSJ_STRING && qsjson_string(b64, &slen)[0] != '\0')
+	{
+		char *buf;
+		int n;
+
+		s = qsjson_string(b64, &slen);
+		if (slen > (size_t) MaxAllocSize / 2)
+			wrong_type(m, "a body of a sane size", b64);
+		buf = palloc(pg_b64_dec_len((int) slen) + 1);
+		n = pg_b64_decode(s, (int) slen, buf, pg_b64_dec_len((int) slen));
+		if (n < 0)
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+				 errmsg("invalid base64 in the response of endpoint "
+						"\"%s\"",
+						m->ep->name),
+				 errdetail("Key \"%s\" is not valid base64.", c->json_key)));
+		*data = buf;
+		*len = n;
+		return true;
+	}
+	if (qsjson_kind(plain) == QSJ_STRING)
+	{
+		*data = qsjson_string(plain, &slen);
+		*len = (int) slen;
+		return true;
+	}
+	if (qsjson_kind(b64) == QSJ_STRING) /* "" and no plain key: empty */
+	{
+		*data = "";
+		*len = 0;
+		return true;
+	}
+	if (b64 != NULL && qsjson_kind(b64) != QSJ_NULL)
+		wrong_type(m, "a base64 string", b64);
+	if (plain != NULL && qsjson_kind(plain) != QSJ_NULL)
+		wrong_type(m, "a string", plain);
+	return false;
+}
+
+/* A body column: bytea, or text when the bytes are valid UTF-8. */
+static Datum
+body_datum(QsMapper *m, QsAttMap *a, QsJson *row, bool *isnull)
+{
+	const char *data;
+	int len;
+
+	if (!body_bytes(m, row, &data, &len))
+		return (Datum) 0;
+	if (m->cur_col->conv == QSC_BODY)
+	{
+		bytea *b = palloc(VARHDRSZ + len);
+
+		SET_VARSIZE(b, VARHDRSZ + len);
+		memcpy(VARDATA(b), data, len);
+		*isnull = false;
+		return PointerGetDatum(b);
+	}
+	if (memchr(data, '\0', len) != NULL ||
+		!pg_verify_mbstr(PG_UTF8, data, len, true))
+		return (Datum) 0; /* binary: only the bytea column has it */
+	*isnull = false;
+	if (a->typid == TEXTOID && GetDatabaseEncoding() == PG_UTF8)
+		return PointerGetDatum(cstring_to_text_with_len(data, len));
+	return input(a, pnstrdup(data, len));
 }
 
 /* jsonb text of the keys of obj that no column of the endpoint claims */
@@ -458,8 +593,13 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
 		case QSC_POINT_VALUE:
 			v = pt->value;
 			break;
+		case QSC_BODY:
+		case QSC_BODY_TEXT:
+			return body_datum(m, a, row, isnull);
 		default:
 			v = qsjson_object_get(row, c->json_key);
+			if (v == NULL && c->alt_key != NULL)
+				v = qsjson_object_get(row, c->alt_key);
 			break;
 	}
 
@@ -562,7 +702,11 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
 
 			return input(a, qsjson_text(v, &len));
 		}
+		case QSC_EPOCH_MS:
+			return epoch_ms_datum(m, a, v, isnull);
 		case QSC_EXTRA:
+		case QSC_BODY:
+		case QSC_BODY_TEXT:
 		case QSC_PARAM:
 		case QSC_METRIC:
 		case QSC_SERIES:
@@ -690,13 +834,19 @@ put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
 	}
 }
 
-void
-qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
+/*
+ * Map a response (or, for paged endpoints, the rows array of one page)
+ * into the tuplestore: at most max_rows rows when max_rows >= 0.  Returns
+ * the number of rows stored.
+ */
+int64
+qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 			  Tuplestorestate *store)
 {
 	ErrorContextCallback errcb;
 	static const QsParams no_params = {0};
 	static const QsPoint no_point = {0};
+	int64 stored = 0;
 
 	if (params == NULL)
 		params = &no_params;
@@ -725,28 +875,35 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 	else if (qsjson_kind(doc) == QSJ_OBJECT)
 	{
 		/* a single object (GET /user/{id}, stats_summary) is one row */
-		if (m->ep->shape != QS_SHAPE_OBJECTS)
+		if (m->ep->shape == QS_SHAPE_SCALARS)
 			unexpected_shape(m,
 							 "The response is an object, expected an array.");
 		m->cur_row = 0;
-		put_row(m, doc, &no_point, params, store);
+		if (max_rows != 0)
+		{
+			put_row(m, doc, &no_point, params, store);
+			stored = 1;
+		}
 	}
 	else if (qsjson_kind(doc) == QSJ_ARRAY)
 	{
 		int n = qsjson_array_length(doc);
 
+		if (max_rows >= 0 && n > max_rows)
+			n = (int) max_rows;
 		for (int r = 0; r < n; r++)
 		{
 			QsJson *row = qsjson_array_get(doc, r);
 
 			m->cur_row = r;
-			if (m->ep->shape == QS_SHAPE_OBJECTS &&
+			if (m->ep->shape != QS_SHAPE_SCALARS &&
 				qsjson_kind(row) != QSJ_OBJECT)
 				unexpected_shape(
 					m, psprintf("Element %d is a %s, expected an object.",
 								r + 1, qsjson_kind_name(qsjson_kind(row))));
 			put_row(m, row, &no_point, params, store);
 		}
+		stored = n;
 	}
 	else
 		unexpected_shape(m,
@@ -754,4 +911,5 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,
 								  qsjson_kind_name(qsjson_kind(doc))));
 
 	error_context_stack = errcb.previous;
+	return stored;
 }

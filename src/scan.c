@@ -5,8 +5,11 @@
  *
  * Per-instance endpoints (stats) take a qstash id in the path; without one
  * the instances are listed first and each is fetched in turn (one request
- * for the list plus one per instance).  Each response lives in its own
- * memory context, deleted as soon as its rows are stored.
+ * for the list plus one per instance).  Paged endpoints (logs, dlq) follow
+ * the cursor until the API returns none, the row limit is reached, or
+ * qstash.max_pages would be exceeded, which is an error: a listing is
+ * complete or it fails.  Each response lives in its own memory context,
+ * deleted as soon as its rows are stored.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,9 +17,11 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
 
 #include "errors.h"
+#include "qstash.h"
 #include "scan.h"
 
 /* Percent-encode a path segment (RFC 3986 unreserved characters kept). */
@@ -90,9 +95,187 @@ fetch_and_map(const QsConn *conn, const QsEndpoint *ep, const char *path,
 	QsJson *doc = qs_fetch(conn, ep->api, path, missing_ok, stats);
 
 	if (doc != NULL)
-		qs_mapper_put(mapper, doc, params, store);
+		qs_mapper_put(mapper, doc, params, -1, store);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/*
+ * A time bound in unix milliseconds for the API's inclusive fromDate /
+ * toDate: t itself (strict: excluded) as a lower or upper bound.  Exact for
+ * the times the API holds (whole milliseconds).  Returns false when no row
+ * can match; *bounded is false for an infinite bound that excludes nothing.
+ */
+bool
+qs_time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms,
+				 bool *bounded)
+{
+	int64 us;
+	int64 lo;
+	int64 hi;
+
+	*bounded = false;
+	if (TIMESTAMP_IS_NOBEGIN(t))
+		return lower; /* >= -infinity: everything; <= -infinity: nothing */
+	if (TIMESTAMP_IS_NOEND(t))
+		return !lower;
+	us = t + ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+			  SECS_PER_DAY * USECS_PER_SEC);
+	lo = us / 1000 - ((us % 1000) < 0 ? 1 : 0); /* floor */
+	hi = lo + ((us % 1000) != 0 ? 1 : 0);		/* ceiling */
+	if (lower)
+		*ms = strict ? lo + 1 : hi;
+	else
+		*ms = strict ? hi - 1 : lo;
+	*bounded = true;
+	return true;
+}
+
+/* "&name=value&...": the filters of a paged listing, encoded */
+static char *
+listing_filters(const QsParams *p)
+{
+	StringInfoData buf;
+	ListCell *lc;
+	ListCell *lv;
+
+	initStringInfo(&buf);
+	foreach (lc, p->filters)
+	{
+		QsFilterValues *fv = (QsFilterValues *) lfirst(lc);
+
+		foreach (lv, fv->values)
+			appendStringInfo(&buf, "&%s=%s", fv->filter->query,
+							 escape_segment((const char *) lfirst(lv)));
+	}
+	if (p->has_from)
+		appendStringInfo(&buf, "&fromDate=" INT64_FORMAT, p->from_ms);
+	if (p->has_to)
+		appendStringInfo(&buf, "&toDate=" INT64_FORMAT, p->to_ms);
+	return buf.data;
+}
+
+/* The cursor of a page, or NULL at the end (absent, null or ""). */
+static char *
+page_cursor(const QsEndpoint *ep, QsJson *doc)
+{
+	QsJson *c = qsjson_object_get(doc, "cursor");
+	size_t len;
+	const char *t;
+
+	switch (qsjson_kind(c))
+	{
+		case QSJ_NULL:
+			return NULL;
+		case QSJ_STRING:
+			t = qsjson_string(c, &len);
+			break;
+		case QSJ_INT:
+			/* an opaque token: keep the digits, never convert them */
+			t = qsjson_text(c, &len);
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+					 errmsg("unexpected JSON type in the response of endpoint "
+							"\"%s\"",
+							ep->name),
+					 errdetail("Key \"cursor\" is a %s, expected a string.",
+							   qsjson_kind_name(qsjson_kind(c)))));
+	}
+	return len == 0 ? NULL : pnstrdup(t, len);
+}
+
+/*
+ * A cursor-paged listing: count=QS_PAGE_SIZE (fewer when the limit needs
+ * fewer rows), then cursor=... until the end.
+ */
+static void
+scan_pages(const QsConn *conn, const QsEndpoint *ep, const QsParams *p,
+		   QsMapper *mapper, Tuplestorestate *store, QsFetchStats *stats)
+{
+	char *filters = listing_filters(p);
+	char *cursor = NULL;
+	int64 total = 0;
+	int pages = 0;
+
+	for (;;)
+	{
+		MemoryContext cxt;
+		MemoryContext old;
+		char *path;
+		QsJson *doc;
+		QsJson *rows;
+		int64 want = QS_PAGE_SIZE;
+		char *next;
+
+		if (p->limit > 0 && p->limit - total < want)
+			want = p->limit - total;
+		if (pages >= qs_guc_max_pages)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("listing of endpoint \"%s\" needs more than %d "
+							"pages",
+							ep->name, qs_guc_max_pages),
+					 errdetail("Page %d returned a cursor for more rows "
+							   "after " INT64_FORMAT " rows; qstash.max_pages "
+							   "is %d.",
+							   pages, total, qs_guc_max_pages),
+					 errhint("Narrow the query with filters the API applies "
+							 "(time range, state, url, ...), add a LIMIT, or "
+							 "raise qstash.max_pages.")));
+
+		path = psprintf("%s?count=" INT64_FORMAT "%s%s%s", ep->path, want,
+						filters, cursor ? "&cursor=" : "",
+						cursor ? escape_segment(cursor) : "");
+
+		cxt = AllocSetContextCreate(CurrentMemoryContext, "qstash page",
+									ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(cxt);
+		doc = qs_fetch(conn, ep->api, path, false, stats);
+		if (qsjson_kind(doc) != QSJ_OBJECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+					 errmsg("unexpected JSON type in the response of endpoint "
+							"\"%s\"",
+							ep->name),
+					 errdetail("The response is a %s, expected an object.",
+							   qsjson_kind_name(qsjson_kind(doc)))));
+		rows = qsjson_object_get(doc, ep->rows_key);
+		if (rows == NULL && ep->rows_key_alt != NULL)
+			rows = qsjson_object_get(doc, ep->rows_key_alt);
+		if (rows != NULL && qsjson_kind(rows) != QSJ_NULL &&
+			qsjson_kind(rows) != QSJ_ARRAY)
+			ereport(ERROR,
+					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+					 errmsg("unexpected JSON type in the response of endpoint "
+							"\"%s\"",
+							ep->name),
+					 errdetail("Key \"%s\" is a %s, expected an array.",
+							   ep->rows_key,
+							   qsjson_kind_name(qsjson_kind(rows)))));
+		if (qsjson_kind(rows) == QSJ_ARRAY)
+			total += qs_mapper_put(
+				mapper, rows, p, p->limit > 0 ? p->limit - total : -1, store);
+		pages++;
+		MemoryContextSwitchTo(old);
+		next = page_cursor(ep, doc);
+		MemoryContextDelete(cxt);
+
+		if (next == NULL || (p->limit > 0 && total >= p->limit))
+			break;
+		if (cursor != NULL && strcmp(next, cursor) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+					 errmsg("the API returned the same cursor twice for "
+							"endpoint \"%s\"",
+							ep->name),
+					 errdetail("Page %d repeated the cursor of page %d.",
+							   pages, pages - 1)));
+		cursor = next;
+	}
+	elog(DEBUG1, "qstash: %s: " INT64_FORMAT " rows in %d pages", ep->name,
+		 total, pages);
 }
 
 void
@@ -112,6 +295,12 @@ qs_scan(const QsConn *conn, const QsEndpoint *ep, const QsParams *params,
 		if (p.period == NULL)
 			p.period = QS_DEFAULT_PERIOD;
 		qs_check_period(p.period);
+	}
+
+	if (ep->shape == QS_SHAPE_PAGES)
+	{
+		scan_pages(conn, ep, &p, mapper, store, stats);
+		return;
 	}
 
 	if (!ep->per_instance)

@@ -10,11 +10,15 @@
 #ifndef QSTASH_SCAN_H
 #define QSTASH_SCAN_H
 
+#include "datatype/timestamp.h"
+
 #include "catalog.h"
 #include "options.h"
 #include "request.h"
 #include "rows.h"
 
+extern bool qs_time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms,
+							 bool *bounded);
 extern void qs_scan(const QsConn *conn, const QsEndpoint *ep,
 					const QsParams *params, QsMapper *mapper,
 					Tuplestorestate *store, QsFetchStats *stats);

@@ -4,9 +4,10 @@
 SET timezone = 'UTC';
 SET datestyle = 'ISO, YMD';
 CREATE EXTENSION qstash;
-CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
+CREATE SERVER upstash FOREIGN DATA WRAPPER qstash_fdw
+  OPTIONS (api_url :'mock_url', qstash_url :'mock_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER upstash
-  OPTIONS (email :'mock_email', api_key :'mock_key');
+  OPTIONS (email :'mock_email', api_key :'mock_key', token :'mock_token');
 
 -- Your QStash instances (one per region) and their limits
 SELECT id, region, type, state, max_requests_per_day, max_requests_per_second,
@@ -30,3 +31,30 @@ SELECT cidr FROM qstash_ipv4() ORDER BY cidr;
 CREATE FOREIGN TABLE qstash_instances (id uuid, region text, max_queues bigint)
   SERVER upstash OPTIONS (endpoint 'users');
 SELECT * FROM qstash_instances ORDER BY region;
+
+-- QStash REST API: every endpoint as a foreign table
+CREATE SCHEMA qstash_remote;
+IMPORT FOREIGN SCHEMA qstash FROM SERVER upstash INTO qstash_remote;
+
+-- Failed deliveries per URL in the mock's last day (state and time are pushed into the request)
+SELECT url, count(*) AS failed, max(time) AS last_failure
+  FROM qstash_remote.logs
+ WHERE state = 'FAILED' AND time >= timestamptz '2026-11-18 12:00+00' - interval '1 day'
+ GROUP BY url ORDER BY failed DESC, url;
+
+-- The latest log entries of one message (LIMIT is pushed: one request of count=5)
+SELECT time, state, url, response_status, body_text
+  FROM qstash_remote.logs WHERE message_id = 'msg_0000' LIMIT 5;
+
+-- DLQ triage: what is failing, since when, with which answer
+SELECT response_status, url, count(*) AS messages, min(created_at) AS oldest,
+       (array_agg(response_body_text ORDER BY created_at DESC))[1] AS latest_answer
+  FROM qstash_remote.dlq
+ GROUP BY response_status, url ORDER BY messages DESC, response_status, url LIMIT 6;
+
+-- Queues with a backlog, URL groups and their endpoints, flow control
+SELECT name, lag, parallelism, paused FROM qstash_queues() ORDER BY name;
+SELECT g.name AS url_group, e->>'url' AS endpoint
+  FROM qstash_url_groups() g, jsonb_array_elements(g.endpoints) e ORDER BY 1, 2;
+SELECT flow_control_key, wait_list_size, parallelism_count, parallelism_max, rate_count, rate_max
+  FROM qstash_flow_control() ORDER BY flow_control_key;

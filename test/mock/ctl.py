@@ -4,7 +4,7 @@
   ctl.py queue [--path P] [--status N] [--header 'K: V']... [--body TEXT]
                [--body-repeat N] [--body-b64 B64] [--delay-ms N]
                [--body-delay-ms N] [--close-mid-body] [--reset-in-ms N]
-               [--times N]
+               [--times N] [--after N]
   ctl.py fixture PATH FILE
   ctl.py log       one line per request: METHOD PATH[?QUERY] conn=N auth=K agent=A
   ctl.py count     requests=N connections=M
@@ -46,6 +46,8 @@ def main():
     q.add_argument("--body-delay-ms", type=int, default=0)
     q.add_argument("--close-mid-body", action="store_true")
     q.add_argument("--times", type=int, default=1)
+    q.add_argument("--after", type=int, default=0,
+                   help="let N matching requests through before this one")
     f = sub.add_parser("fixture")
     f.add_argument("path")
     f.add_argument("file")
@@ -68,6 +70,8 @@ def main():
             item["body_b64"] = a.body_b64
         if a.reset_in_ms is not None:
             item["reset_in_ms"] = a.reset_in_ms
+        if a.after:
+            item["after"] = a.after
         call(a.url, "/_mock/queue", [item] * a.times)
     elif a.cmd == "fixture":
         call(a.url, "/_mock/fixture", {"path": a.path, "file": a.file})

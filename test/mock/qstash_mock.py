@@ -1,8 +1,10 @@
-"""A scripted mock of the Upstash developer API for pg_qstash's tests.
+"""A scripted mock of the Upstash APIs for pg_qstash's tests.
 
 Standard library only.  Listens on 127.0.0.1 (ephemeral port), checks HTTP
-Basic auth, serves fixtures from fixtures/, and has a control interface
-under /_mock/ (never logged) to:
+Basic auth (developer API, /v2/qstash/...) and Bearer tokens (QStash REST
+API, the other /v2/... paths), serves fixtures from fixtures/ and generated
+data (stats; 250 log entries and 230 DLQ messages, paged by cursor with the
+API's filters), and has a control interface under /_mock/ (never logged) to:
 
   POST /_mock/reset                 forget the log, the queue and overrides
   POST /_mock/queue    {json}       queue scripted responses (see Script)
@@ -97,6 +99,148 @@ def stats_body(idx, period):
         "daily_bandwidth_used": series(lambda i: i * 1024),
         "total_monthly_billing": 5.806 + idx,
     }
+
+
+# -- QStash REST API: generated logs and DLQ ------------------------------
+NOW_MS = STATS_NOW * 1000
+URLS = ["https://api.example.com/a", "https://api.example.com/b",
+        "https://hooks.example.org/c"]
+LOG_STATES = ["CREATED", "ACTIVE", "DELIVERED", "ERROR", "FAILED"]
+BINARY = b"\xff\xfe\x00bin"
+
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.b64encode(data).decode()
+
+
+def make_logs(n=250):
+    """Newest first, one minute apart; times carry milliseconds."""
+    out = []
+    for i in range(n):
+        e = {"time": NOW_MS - i * 60000 - i, "messageId": "msg_%04d" % (i // 5),
+             "state": LOG_STATES[i % 5], "url": URLS[i % 3], "method": "POST",
+             "header": {"Content-Type": ["application/json"]},
+             "body": b64(BINARY if i == 7 else '{"n":%d}' % i),
+             "maxRetries": 3, "timeout": 30000,
+             "labels": ["billing"] + (["eu"] if i % 4 == 1 else [])}
+        if i % 4 == 0:
+            e["topicName"] = "orders"
+            e["endpointName"] = "ep%d" % (i % 3)
+        if i % 6 == 1:
+            e["queueName"] = "emails"
+        if i % 10 == 2:
+            e["scheduleId"] = "scd_daily"
+        if e["state"] in ("ERROR", "FAILED"):
+            e["responseStatus"] = 500 if i % 2 else 503
+            e["responseBody"] = b64("upstream failed %d" % i)
+            e["responseHeaders"] = {"Retry-After": ["30"]}
+            e["error"] = "status %d" % e["responseStatus"]
+        if e["state"] == "ERROR":
+            e["nextDeliveryTime"] = e["time"] + 30000
+        out.append(e)
+    return out
+
+
+def make_dlq(n=230):
+    """Newest first, one hour apart."""
+    statuses = [500, 502, 404, 429, 500]
+    out = []
+    for i in range(n):
+        m = {"dlqId": "dlq_%04d" % i, "messageId": "msg_d%04d" % i,
+             "createdAt": NOW_MS - i * 3600000 - i, "url": URLS[i % 3],
+             "method": "POST", "header": {"Upstash-Retries": ["3"]},
+             "maxRetries": 3, "notBefore": 0,
+             "responseStatus": statuses[i % 5],
+             "responseHeader": {"Content-Type": ["text/plain"]},
+             "responseBody": "error %d" % i,
+             "callerIP": "203.0.113.%d" % (i % 4),
+             "labels": ["billing"] if i % 2 == 0 else []}
+        if i % 11 == 3:
+            m["body"] = ""
+            m["bodyBase64"] = b64(BINARY)
+        else:
+            m["body"] = '{"order":%d}' % i
+        if i % 4 == 0:
+            m["topicName"] = "orders"
+        if i % 6 == 1:
+            m["queueName"] = "emails"
+        out.append(m)
+    return out
+
+
+LOGS = make_logs()
+DLQ = make_dlq()
+
+
+def multi(q, name):
+    """A multi-value filter: repeated and/or comma-separated."""
+    vals = []
+    for v in q.get(name, []):
+        vals.extend(x for x in v.split(",") if x)
+    return vals
+
+
+def page(rows, q, key, filters, time_key):
+    """Filter, then one page by the opaque cursor "<ms>-<offset>"."""
+    def keep(r):
+        for name, field, is_multi in filters:
+            vals = multi(q, name) if is_multi else q.get(name, [])[:1]
+            if not vals:
+                continue
+            if name == "state" and vals == ["IN_PROGRESS"]:
+                vals = ["ACTIVE", "RETRY", "ERROR"]
+            v = r.get(field)
+            if field == "labels":
+                if not set(vals) & set(v or []):
+                    return False
+            elif str(v) not in vals:
+                return False
+        t = r[time_key]
+        if "fromDate" in q and t < int(q["fromDate"][0]):
+            return False
+        if "toDate" in q and t > int(q["toDate"][0]):
+            return False
+        return True
+
+    if "dlqIds" in q:   # as the SDK documents: the other filters are ignored
+        ids = multi(q, "dlqIds")
+        sel = [r for r in rows if r.get("dlqId") in ids]
+    else:
+        sel = [r for r in rows if keep(r)]
+    count = int(q.get("count", ["100"])[0])
+    if count < 1 or count > 100:
+        return 400, json.dumps({"error": "count must be between 1 and 100"})
+    start = 0
+    if "cursor" in q:
+        try:
+            start = int(q["cursor"][0].rsplit("-", 1)[1])
+        except (IndexError, ValueError):
+            return 400, json.dumps({"error": "invalid cursor"})
+    body = {key: sel[start:start + count]}
+    if start + count < len(sel):
+        body["cursor"] = "%d-%d" % (sel[start + count][time_key],
+                                    start + count)
+    return 200, json.dumps(body)
+
+
+LOG_FILTERS = [("messageId", "messageId", False), ("state", "state", False),
+               ("url", "url", False), ("topicName", "topicName", False),
+               ("scheduleId", "scheduleId", False),
+               ("queueName", "queueName", False), ("label", "labels", True)]
+DLQ_FILTERS = [("messageId", "messageId", False), ("url", "url", True),
+               ("topicName", "topicName", True),
+               ("scheduleId", "scheduleId", True),
+               ("queueName", "queueName", True),
+               ("responseStatus", "responseStatus", True),
+               ("callerIp", "callerIP", True), ("label", "labels", True)]
+
+# GET /v2/<list>: fixture file, key of the object for GET /v2/<list>/<key>
+REST_LISTS = {"schedules": ("rest_schedules.json", "scheduleId"),
+              "queues": ("rest_queues.json", "name"),
+              "topics": ("rest_topics.json", "name"),
+              "flowControl": ("rest_flow_control.json", "flowControlKey")}
 
 
 _fixture_cache = {}
@@ -209,6 +353,10 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             for i, item in enumerate(st.queue):
                 if path.startswith(item.get("path", "")):
+                    if item.get("after", 0) > 0:
+                        # let this many matching requests through first
+                        item["after"] -= 1
+                        return None
                     return st.queue.pop(i)
         return None
 
@@ -239,6 +387,32 @@ class Handler(BaseHTTPRequestHandler):
             return 200, load_fixture("ipv4.json")
         return 404, '{"error":"not found"}'
 
+    def route_rest(self, path, query):
+        st = self.server.state
+        with st.lock:
+            override = st.overrides.get(path)
+        if override:
+            return 200, load_fixture(override)
+        q = urllib.parse.parse_qs(query)
+        if path in ("/v2/events", "/v2/logs"):
+            return page(LOGS, q, path.rsplit("/", 1)[1], LOG_FILTERS, "time")
+        if path == "/v2/dlq":
+            return page(DLQ, q, "messages", DLQ_FILTERS, "createdAt")
+        if path == "/v2/globalParallelism":
+            return 200, '{"parallelismMax":10,"parallelismCount":3}'
+        parts = path.split("/")
+        if len(parts) in (3, 4) and parts[2] in REST_LISTS:
+            fixture, key = REST_LISTS[parts[2]]
+            items = json.loads(load_fixture(fixture))
+            if len(parts) == 3:
+                return 200, json.dumps(items)
+            name = urllib.parse.unquote(parts[3])
+            for it in items:
+                if it.get(key) == name:
+                    return 200, json.dumps(it)
+            return 404, json.dumps({"error": "%s not found" % parts[2]})
+        return 404, '{"error":"not found"}'
+
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         if url.path.startswith("/_mock/"):
@@ -266,10 +440,18 @@ class Handler(BaseHTTPRequestHandler):
                              headers, item.get("delay_ms", 0),
                              item.get("body_delay_ms", 0),
                              item.get("close_mid_body", False))
-        if auth != "basic":
+        if url.path.startswith("/v2/qstash/"):
+            if auth != "basic":
+                return self.send(401, '{"error":"Unauthorized"}')
+            status, body = self.route(url.path, url.query)
+            return self.send(status, body)
+        if auth != "bearer":
             return self.send(401, '{"error":"Unauthorized"}')
-        status, body = self.route(url.path, url.query)
-        return self.send(status, body)
+        status, body = self.route_rest(url.path, url.query)
+        return self.send(status, body, {"Burst-RateLimit-Limit": "100",
+                                        "Burst-RateLimit-Remaining": "99",
+                                        "Burst-RateLimit-Reset": str(
+                                            int(time.time()) + 1)})
 
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)

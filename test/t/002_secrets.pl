@@ -1,6 +1,7 @@
 # Over a whole fault run with log_min_messages = debug5, neither the server
 # log nor anything a client sees contains the api key, the email:key pair
-# (plain or base64), an Authorization header, or a token from a response.
+# (plain or base64), the QStash REST token, an Authorization header, or a
+# token from a response.
 use strict;
 use warnings;
 
@@ -25,7 +26,11 @@ QstashTest::setup_node($node, $mock);
 $node->safe_psql('postgres', qq{
 	CREATE SERVER wrong FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url '$mock->{url}');
 	CREATE USER MAPPING FOR CURRENT_USER SERVER wrong
-	  OPTIONS (email '$mock->{email}', api_key 'wrong-0123456789');
+	  OPTIONS (email '$mock->{email}', api_key 'wrong-0123456789',
+	           token 'wrongtok-0123456789');
+	ALTER SERVER upstash OPTIONS (ADD qstash_url '$mock->{url}');
+	ALTER SERVER wrong OPTIONS (ADD qstash_url '$mock->{url}');
+	ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token '$mock->{token}');
 });
 # Only now the debug5 log: PostgreSQL itself may log the text of the DDL
 # above (as for any FDW); what is checked is what the extension emits.
@@ -77,10 +82,24 @@ queue('--delay-ms', '1000', '--body', '[]');
 run_sql('SET qstash.timeout_ms = 100; SELECT * FROM qstash_users()');
 run_sql(q{SELECT * FROM qstash_users('wrong')});
 
+# the QStash REST API (Bearer token): paged listings, faults, a wrong token
+run_sql('SELECT * FROM qstash_logs()');
+run_sql('SELECT * FROM qstash_dlq(max_rows => 5)');
+run_sql('SELECT * FROM qstash_schedules()');
+queue('--path', '/v2/events', '--after', '1', '--status', '500',
+	'--body', qq{{"error":"token $mock->{token} rejected"}});
+run_sql('SET qstash.max_retries = 0; SELECT * FROM qstash_logs()');
+queue('--path', '/v2/dlq', '--status', '429', '--header', "X-Echo: $mock->{token}");
+run_sql('SELECT * FROM qstash_dlq()');
+run_sql(q{SELECT * FROM qstash_queues('wrong')});
+run_sql(q{IMPORT FOREIGN SCHEMA qstash LIMIT TO (logs) FROM SERVER upstash INTO public;
+	EXPLAIN (VERBOSE, ANALYZE) SELECT * FROM logs WHERE state = 'ERROR' LIMIT 5});
+
 $node->stop;
 my $log = slurp_file($node->logfile);
 cmp_ok(length($log), '>', 10000, 'the debug5 log was written');
 like($log, qr/qstash: GET \/v2\/qstash\/users/, 'the log has the extension\'s own debug lines');
+like($log, qr/qstash: GET \/v2\/events\?count=100&cursor=/, 'the log has the REST listing\'s pages');
 
 my $pair = "$mock->{email}:$mock->{key}";
 my $b64 = encode_base64($pair, '');
@@ -89,6 +108,8 @@ my %secrets = (
 	'email:key' => $pair,
 	'base64(email:key)' => $b64,
 	'wrong api key' => 'wrong-0123456789',
+	'REST token' => $mock->{token},
+	'wrong REST token' => 'wrongtok-0123456789',
 	'Authorization header' => 'Authorization:',
 	'a token of a response' => 'ZmFrZS10b2tlbi1ldS1jZW50cmFsLTE=');
 for my $what (sort keys %secrets)

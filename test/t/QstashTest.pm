@@ -18,6 +18,7 @@ sub start_mock
 	my $portfile = "$dir/port";
 	my $key = 'tapkey-' . join('', map { sprintf('%02x', int(rand(256))) } 1 .. 12);
 	my $email = 'tap@example.com';
+	my $token = 'taptok-' . join('', map { sprintf('%02x', int(rand(256))) } 1 .. 12);
 	my $pid = fork();
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
@@ -25,7 +26,8 @@ sub start_mock
 		open(STDOUT, '>', '/dev/null');
 		open(STDERR, '>', '/dev/null');
 		exec('python3', "$mockdir/qstash_mock.py", '--port-file', $portfile,
-			'--email', $email, '--api-key', $key, '--lifetime', '900')
+			'--email', $email, '--api-key', $key, '--token', $token,
+			'--lifetime', '900')
 		  or die "exec: $!";
 	}
 	for (1 .. 200)
@@ -36,7 +38,8 @@ sub start_mock
 	open(my $fh, '<', $portfile) or die "the mock did not start";
 	my $port = <$fh>;
 	close($fh);
-	return { pid => $pid, url => "http://127.0.0.1:$port", email => $email, key => $key };
+	return { pid => $pid, url => "http://127.0.0.1:$port", email => $email,
+		key => $key, token => $token };
 }
 
 sub stop_mock
