@@ -98,6 +98,15 @@ return_endpoint(FunctionCallInfo fcinfo, const char *epname,
 	qs_scan(conn, ep, params, mapper, rsinfo->setResult, NULL);
 }
 
+/* A function whose only argument is the server: all rows of an endpoint. */
+#define QS_ENDPOINT_FUNCTION(fn, epname)                                      \
+	PG_FUNCTION_INFO_V1(fn);                                                  \
+	Datum fn(PG_FUNCTION_ARGS)                                                \
+	{                                                                         \
+		return_endpoint(fcinfo, epname, NULL, 0, "function " #fn "()");       \
+		return (Datum) 0;                                                     \
+	}
+
 /* (period text, qstash_id uuid, server name) of the stats functions */
 static QsParams
 stats_args(FunctionCallInfo fcinfo)
@@ -112,14 +121,7 @@ stats_args(FunctionCallInfo fcinfo)
 	return p;
 }
 
-PG_FUNCTION_INFO_V1(qstash_users);
-Datum
-qstash_users(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "users", NULL, 0, "function qstash_users()");
-	return (Datum) 0;
-}
-
+QS_ENDPOINT_FUNCTION(qstash_users, "users")
 PG_FUNCTION_INFO_V1(qstash_stats);
 Datum
 qstash_stats(PG_FUNCTION_ARGS)
@@ -141,14 +143,7 @@ qstash_stats_summary(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(qstash_ipv4);
-Datum
-qstash_ipv4(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "ipv4", NULL, 0, "function qstash_ipv4()");
-	return (Datum) 0;
-}
-
+QS_ENDPOINT_FUNCTION(qstash_ipv4, "ipv4")
 /*
  * Arguments of a paged listing function, in this order: one per QSF_QUERY
  * filter of the endpoint (catalog order), from_time and to_time when it
@@ -260,50 +255,11 @@ qstash_dlq(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(qstash_schedules);
-Datum
-qstash_schedules(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "schedules", NULL, 0,
-					"function qstash_schedules()");
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(qstash_queues);
-Datum
-qstash_queues(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "queues", NULL, 0, "function qstash_queues()");
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(qstash_url_groups);
-Datum
-qstash_url_groups(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "url_groups", NULL, 0,
-					"function qstash_url_groups()");
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(qstash_flow_control);
-Datum
-qstash_flow_control(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "flow_control", NULL, 0,
-					"function qstash_flow_control()");
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(qstash_global_parallelism);
-Datum
-qstash_global_parallelism(PG_FUNCTION_ARGS)
-{
-	return_endpoint(fcinfo, "global_parallelism", NULL, 0,
-					"function qstash_global_parallelism()");
-	return (Datum) 0;
-}
-
+QS_ENDPOINT_FUNCTION(qstash_schedules, "schedules")
+QS_ENDPOINT_FUNCTION(qstash_queues, "queues")
+QS_ENDPOINT_FUNCTION(qstash_url_groups, "url_groups")
+QS_ENDPOINT_FUNCTION(qstash_flow_control, "flow_control")
+QS_ENDPOINT_FUNCTION(qstash_global_parallelism, "global_parallelism")
 /* Numbers of a header, or NULL when absent or not an integer. */
 static Datum
 header_int(const char *raw, bool *isnull)

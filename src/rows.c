@@ -195,25 +195,28 @@ string_datum(QsMapper *m, QsAttMap *a, QsJson *v)
 	return input(a, s);
 }
 
+/* A unix time in seconds (per_sec 1) or milliseconds (per_sec 1000). */
 static Datum
-epoch_datum(QsAttMap *a, int64 secs)
+epoch_datum(QsAttMap *a, int64 value, int per_sec)
 {
+	int64 us_per_unit = USECS_PER_SEC / per_sec;
+	/* |value| below this cannot overflow the microsecond arithmetic */
+	int64 limit = INT64CONST(9200000000000000000) / us_per_unit;
 	TimestampTz t = 0;
 	bool ok = false;
 
-	/* |secs| below 9.2e12 cannot overflow the microsecond arithmetic */
-	if (secs > -(int64) 9200000000000LL && secs < (int64) 9200000000000LL)
+	if (value > -limit && value < limit)
 	{
-		t = (secs - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
-					 SECS_PER_DAY)) *
-			USECS_PER_SEC;
+		t = (value - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+					  SECS_PER_DAY * per_sec)) *
+			us_per_unit;
 		ok = IS_VALID_TIMESTAMP(t);
 	}
 	if (!ok)
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						errmsg("unix time %lld is out of range for type "
+						errmsg("unix time %lld%s is out of range for type "
 							   "timestamp with time zone",
-							   (long long) secs)));
+							   (long long) value, per_sec == 1 ? "" : " ms")));
 	if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
 		return TimestampTzGetDatum(t);
 	return input(a, timestamptz_to_str(t));
@@ -225,7 +228,6 @@ epoch_ms_datum(QsMapper *m, QsAttMap *a, QsJson *v, bool *isnull)
 {
 	int64 ms = 0;
 	bool ok = false;
-	TimestampTz t = 0;
 
 	if (qsjson_kind(v) == QSJ_INT)
 		ok = qsjson_int64(v, &ms);
@@ -249,24 +251,7 @@ epoch_ms_datum(QsMapper *m, QsAttMap *a, QsJson *v, bool *isnull)
 		*isnull = true; /* "not set" in the API's structs */
 		return (Datum) 0;
 	}
-	/* |ms| below 9.2e15 cannot overflow the microsecond arithmetic */
-	if (ms > -(int64) 9200000000000000LL && ms < (int64) 9200000000000000LL)
-	{
-		t = (ms - ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
-				   SECS_PER_DAY * 1000)) *
-			1000;
-		ok = IS_VALID_TIMESTAMP(t);
-	}
-	else
-		ok = false;
-	if (!ok)
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						errmsg("unix time %lld ms is out of range for type "
-							   "timestamp with time zone",
-							   (long long) ms)));
-	if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
-		return TimestampTzGetDatum(t);
-	return input(a, timestamptz_to_str(t));
+	return epoch_datum(a, ms, 1000);
 }
 
 /*
@@ -669,7 +654,7 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
 				*isnull = true;
 				return (Datum) 0;
 			}
-			return epoch_datum(a, i);
+			return epoch_datum(a, i, 1);
 		}
 		case QSC_GOTIME:
 		{

@@ -360,12 +360,17 @@ class Handler(BaseHTTPRequestHandler):
                     return st.queue.pop(i)
         return None
 
-    def route(self, path, query):
+    def override(self, path):
+        """The fixture set for this path by /_mock/fixture, or None."""
         st = self.server.state
         with st.lock:
-            override = st.overrides.get(path)
-        if override:
-            return 200, load_fixture(override)
+            name = st.overrides.get(path)
+        return load_fixture(name) if name else None
+
+    def route(self, path, query):
+        body = self.override(path)
+        if body is not None:
+            return 200, body
         if path == "/v2/qstash/users":
             return 200, load_fixture("users.json")
         if path.startswith("/v2/qstash/user/"):
@@ -388,11 +393,9 @@ class Handler(BaseHTTPRequestHandler):
         return 404, '{"error":"not found"}'
 
     def route_rest(self, path, query):
-        st = self.server.state
-        with st.lock:
-            override = st.overrides.get(path)
-        if override:
-            return 200, load_fixture(override)
+        body = self.override(path)
+        if body is not None:
+            return 200, body
         q = urllib.parse.parse_qs(query)
         if path in ("/v2/events", "/v2/logs"):
             return page(LOGS, q, path.rsplit("/", 1)[1], LOG_FILTERS, "time")
