@@ -69,6 +69,16 @@ SELECT count(*) FROM r.logs WHERE time < '2026-11-18 07:52:00+00';
 SELECT count(*) FROM r.logs WHERE label = 'eu';  -- pushed; the deprecated column itself is NULL
 \! $QSTASH_MOCK_CTL log
 
+-- bounds the API cannot take: before 1970 (no lower bound, or no rows), infinity
+SELECT count(*) FROM r.logs WHERE time >= '1960-01-01+00';
+SELECT count(*) FROM r.logs WHERE time <= '1969-12-31+00';
+SELECT count(*) FROM r.logs WHERE time <= 'infinity' AND time > '-infinity';
+SELECT count(*) FROM r.logs WHERE time >= 'infinity';
+-- a timestamptz(0) column rounds the API's milliseconds: its range is not pushed
+CREATE FOREIGN TABLE logs_seconds (time timestamptz(0), state text) SERVER upstash OPTIONS (endpoint 'logs');
+SELECT count(*) FROM logs_seconds WHERE time <= '2026-11-18 07:51:00+00';
+\! $QSTASH_MOCK_CTL log
+
 -- stable expressions and parameters are evaluated once, then pushed
 \! $QSTASH_MOCK_CTL reset
 PREPARE failed_since(timestamptz) AS
@@ -92,6 +102,13 @@ SELECT count(*) FROM (SELECT time FROM r.logs WHERE body_text LIKE '{"n":1%' LIM
 SELECT time FROM r.logs ORDER BY time LIMIT 2;
 SELECT q.name, l.state FROM r.queues q JOIN r.logs l ON l.queue_name = q.name LIMIT 1;
 \! $QSTASH_MOCK_CTL count
+-- a case-insensitive collation keeps rows an API filter would drop: not pushed
+CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+\! $QSTASH_MOCK_CTL reset
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT count(*) FROM r.logs WHERE state = 'failed' COLLATE case_insensitive;
+SELECT count(*) FROM r.logs WHERE state = 'failed' COLLATE case_insensitive;
+\! $QSTASH_MOCK_CTL log
 
 -- qstash.max_pages: an error, never a silently truncated listing
 \! $QSTASH_MOCK_CTL reset
@@ -130,6 +147,11 @@ SELECT count(*) FROM r.logs;  -- ERROR
 \! $QSTASH_MOCK_CTL fixture /v2/events rest_logs_key.json
 SELECT time, state, header, body_text, response_headers, retry_delay_expression, timeout, extra
   FROM qstash_logs();
+
+-- a 200 without the rows key is not an empty listing
+\! $QSTASH_MOCK_CTL reset
+\! $QSTASH_MOCK_CTL queue --path /v2/events --after 1 --body '{"error":"maintenance"}'
+SELECT count(*) FROM r.logs;  -- ERROR
 
 -- dlq: 230 messages in 3 pages; bodies plain or base64
 \! $QSTASH_MOCK_CTL reset
@@ -171,3 +193,20 @@ SELECT * FROM r.global_parallelism;
 \! $QSTASH_MOCK_CTL log
 -- the burst headers of REST responses reach the rate-limit view
 SELECT server, kind, "limit", remaining FROM qstash_rate_limits;
+
+-- filter values are sent as UTF-8 whatever the database encoding
+CREATE DATABASE qstash_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
+\c qstash_latin1
+SET client_encoding = 'UTF8';
+\i :setup
+\getenv mock_token QSTASH_MOCK_TOKEN
+ALTER SERVER upstash OPTIONS (ADD qstash_url :'mock_url');
+ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token :'mock_token');
+\! $QSTASH_MOCK_CTL reset
+SELECT count(*) FROM qstash_logs(url => 'https://example.com/café');
+SELECT count(*) FROM qstash_schedules() WHERE false;
+CREATE FOREIGN TABLE q (name text, lag bigint) SERVER upstash OPTIONS (endpoint 'queues');
+SELECT * FROM q WHERE name = 'café';
+\! $QSTASH_MOCK_CTL log
+\c contrib_regression
+DROP DATABASE qstash_latin1;

@@ -148,6 +148,11 @@ static const QsColumn logs_columns[] = {
 	{"extra", "jsonb", NULL, QSC_EXTRA, false},
 };
 
+/*
+ * state is exact: IN_PROGRESS, the API's filter-only alias of ACTIVE, RETRY
+ * and ERROR, is a state no row carries, so state = 'IN_PROGRESS' keeps no
+ * row in SQL whatever the API returns.
+ */
 static const QsFilter logs_filters[] = {
 	{"state", QSF_QUERY, "state", false, true},
 	{"message_id", QSF_QUERY, "messageId", false, true},

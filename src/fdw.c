@@ -228,6 +228,16 @@ slot_taken(const QsRelInfo *info, const QsFilter *f, QsOp op)
 	return false;
 }
 
+/*
+ * The API compares bytes: a qual under a nondeterministic collation (case-
+ * or accent-insensitive) keeps rows an API filter would drop.
+ */
+static bool
+exact_collation(Oid collid)
+{
+	return !OidIsValid(collid) || get_collation_isdeterministic(collid);
+}
+
 /* Push the qual into info if it can set a request parameter. */
 static bool
 classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
@@ -245,7 +255,8 @@ classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
 		OpExpr *o = (OpExpr *) clause;
 
 		if (list_length(o->args) != 2 ||
-			(op = op_kind(get_opcode(o->opno))) < 0)
+			(op = op_kind(get_opcode(o->opno))) < 0 ||
+			!exact_collation(o->inputcollid))
 			return false;
 		if ((var = our_var(linitial(o->args), baserel->relid)) != NULL)
 			value = lsecond(o->args);
@@ -257,7 +268,11 @@ classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
 		if (var == NULL)
 			return false;
 		colname = get_attname(relid, var->varattno, false);
-		if (op != QS_OP_EQ)
+		/*
+		 * timestamptz(p) rounds the API's milliseconds: the rounded value
+		 * and the API's bound could disagree
+		 */
+		if (op != QS_OP_EQ && var->vartypmod < 0)
 			f = qs_endpoint_filter(info->ep, colname, QSF_TIME);
 		else if ((f = qs_endpoint_filter(info->ep, colname, QSF_QUERY)) ==
 					 NULL &&
@@ -272,7 +287,8 @@ classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
 		ScalarArrayOpExpr *o = (ScalarArrayOpExpr *) clause;
 
 		if (!o->useOr || list_length(o->args) != 2 ||
-			op_kind(get_opcode(o->opno)) != QS_OP_EQ)
+			op_kind(get_opcode(o->opno)) != QS_OP_EQ ||
+			!exact_collation(o->inputcollid))
 			return false;
 		if ((var = our_var(linitial(o->args), baserel->relid)) != NULL)
 		{

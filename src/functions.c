@@ -154,6 +154,11 @@ listing_args(FunctionCallInfo fcinfo, const QsEndpoint *ep, QsParams *p)
 {
 	int argno = 0;
 	bool has_time = false;
+	Oid *argtypes;
+	int nargs;
+
+	/* the declared types: what the Datums are, whatever the call site */
+	get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
 
 	for (int i = 0; i < ep->nfilters; i++)
 	{
@@ -166,13 +171,11 @@ listing_args(FunctionCallInfo fcinfo, const QsEndpoint *ep, QsParams *p)
 		if (!PG_ARGISNULL(argno))
 		{
 			QsFilterValues *fv = palloc(sizeof(QsFilterValues));
-			Oid typid = get_fn_expr_argtype(fcinfo->flinfo, argno);
 			Oid outfunc;
 			bool varlena;
 
-			if (!OidIsValid(typid))
-				typid = TEXTOID;
-			getTypeOutputInfo(typid, &outfunc, &varlena);
+			Assert(argno < nargs);
+			getTypeOutputInfo(argtypes[argno], &outfunc, &varlena);
 			fv->filter = f;
 			fv->values = list_make1(
 				OidOutputFunctionCall(outfunc, PG_GETARG_DATUM(argno)));

@@ -15,7 +15,9 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "nodes/pg_list.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
@@ -24,12 +26,16 @@
 #include "qstash.h"
 #include "scan.h"
 
-/* Percent-encode a path segment (RFC 3986 unreserved characters kept). */
+/*
+ * Percent-encode a path segment or query value (RFC 3986 unreserved
+ * characters kept), as UTF-8 whatever the database encoding.
+ */
 static char *
 escape_segment(const char *s)
 {
 	StringInfoData buf;
 
+	s = pg_server_to_any(s, strlen(s), PG_UTF8);
 	initStringInfo(&buf);
 	for (; *s; s++)
 	{
@@ -119,14 +125,24 @@ qs_time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms,
 		return lower; /* >= -infinity: everything; <= -infinity: nothing */
 	if (TIMESTAMP_IS_NOEND(t))
 		return !lower;
-	us = t + ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
-			  SECS_PER_DAY * USECS_PER_SEC);
+	if (pg_add_s64_overflow(t,
+							(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+								SECS_PER_DAY * USECS_PER_SEC,
+							&us))
+		return !lower; /* beyond every time the API can hold */
 	lo = us / 1000 - ((us % 1000) < 0 ? 1 : 0); /* floor */
 	hi = lo + ((us % 1000) != 0 ? 1 : 0);		/* ceiling */
 	if (lower)
 		*ms = strict ? lo + 1 : hi;
 	else
 		*ms = strict ? hi - 1 : lo;
+	/*
+	 * The API's times are positive (0 means "not set", which is NULL in
+	 * SQL): a bound before 1970 excludes nothing as a lower bound and
+	 * everything as an upper one.  It is not sent.
+	 */
+	if (*ms <= 0)
+		return lower;
 	*bounded = true;
 	return true;
 }
@@ -244,8 +260,17 @@ scan_pages(const QsConn *conn, const QsEndpoint *ep, const QsParams *p,
 		rows = qsjson_object_get(doc, ep->rows_key);
 		if (rows == NULL && ep->rows_key_alt != NULL)
 			rows = qsjson_object_get(doc, ep->rows_key_alt);
-		if (rows != NULL && qsjson_kind(rows) != QSJ_NULL &&
-			qsjson_kind(rows) != QSJ_ARRAY)
+		/* no rows key at all is not an empty page: it is not a page */
+		if (rows == NULL)
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+				 errmsg("unexpected response of endpoint \"%s\"", ep->name),
+				 errdetail("Page %d has no key \"%s\"%s%s%s.", pages + 1,
+						   ep->rows_key, ep->rows_key_alt ? " or \"" : "",
+						   ep->rows_key_alt ? ep->rows_key_alt : "",
+						   ep->rows_key_alt ? "\"" : "")));
+		if (qsjson_kind(rows) != QSJ_NULL && qsjson_kind(rows) != QSJ_ARRAY)
 			ereport(ERROR,
 					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
 					 errmsg("unexpected JSON type in the response of endpoint "
