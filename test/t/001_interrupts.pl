@@ -39,7 +39,7 @@ sub run_interrupted
 	{
 		for (1 .. 200)
 		{
-			last if QstashTest::requests($mock) >= 1;
+			last if QstashTest::requests($mock) >= ($a{min_requests} // 1);
 			usleep(20_000);
 		}
 		usleep($a{settle} * 1_000_000);
@@ -111,6 +111,20 @@ cmp_ok($secs, '<', 0.4 + 0.5, sprintf('statement_timeout (400 ms) during 5xx bac
 like($err, qr/ERROR:  canceling statement due to user request/, 'cancel while waiting for headers: 57014');
 cmp_ok($secs, '<', 0.5, sprintf('cancel while waiting for headers answered in %.3f s', $secs));
 is($out, "2\n", 'the same session then runs a normal query');
+
+# 6. cancel on page 3 of a paged listing (QStash REST API, Bearer token)
+$node->safe_psql('postgres', qq{
+	ALTER SERVER upstash OPTIONS (ADD qstash_url '$mock->{url}');
+	ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token '$mock->{token}');
+});
+($secs, $out, $err) = run_interrupted(
+	queue => [ '--path', '/v2/events', '--after', '2', '--delay-ms', '5000',
+		'--body', '{"events":[]}' ],
+	sql => [ 'SELECT count(*) FROM qstash_logs()', 'SELECT count(*) FROM qstash_logs()' ],
+	cancel => 1, settle => 0.2, min_requests => 3);
+like($err, qr/ERROR:  canceling statement due to user request/, 'cancel on page 3 of a listing: 57014');
+cmp_ok($secs, '<', 0.5, sprintf('cancel on page 3 of a listing answered in %.3f s', $secs));
+is($out, "250\n", 'no partial listing; the same session then reads all 250 entries');
 
 # the server log holds no crash
 $node->stop;
