@@ -9,6 +9,7 @@
 
 -- no token yet: a clear error before any request
 SELECT count(*) FROM qstash_queues();
+\echo :LAST_ERROR_SQLSTATE
 ALTER SERVER upstash OPTIONS (ADD qstash_url :'mock_url');
 ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token :'mock_token');
 CREATE SCHEMA r;
@@ -50,6 +51,7 @@ SELECT count(*) FROM qstash_logs(schedule_id => 'scd_daily');
 SELECT count(*) FROM qstash_logs(from_time => '2026-11-18 11:00:00.5+00', to_time => '2026-11-18 11:30+00');
 SELECT count(*) FROM qstash_logs(from_time => '2026-11-19', to_time => '2026-11-18');  -- empty range: no request
 SELECT count(*) FROM qstash_logs(max_rows => 0);  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
 \! $QSTASH_MOCK_CTL log
 
 -- foreign table pushdown: EXPLAIN VERBOSE and the mock's log agree
@@ -114,8 +116,10 @@ SELECT count(*) FROM r.logs WHERE state = 'failed' COLLATE case_insensitive;
 \! $QSTASH_MOCK_CTL reset
 SET qstash.max_pages = 2;
 SELECT count(*) FROM r.logs;  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM r.logs WHERE time >= '2026-11-18 10:00+00';  -- 120 rows: 2 pages
 SELECT count(*) FROM r.logs LIMIT 1000;  -- LIMIT is not pushed under an aggregate: ERROR
+\echo :LAST_ERROR_SQLSTATE
 RESET qstash.max_pages;
 \! $QSTASH_MOCK_CTL log
 
@@ -127,9 +131,8 @@ SELECT count(*) FROM r.logs;
 -- a daily 429 on page 3: the statement fails, pages 1-2 are not returned
 \! $QSTASH_MOCK_CTL reset
 \! $QSTASH_MOCK_CTL queue --path /v2/events --after 2 --status 429 --header 'RateLimit-Limit: 1000' --header 'RateLimit-Remaining: 0' --header 'RateLimit-Reset: 1795046400'
-\set VERBOSITY verbose
 SELECT count(*) FROM r.logs;  -- ERROR QS002
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 -- a 503 on page 2 is retried; a reset connection mid-body on page 3 too
 \! $QSTASH_MOCK_CTL reset
 \! $QSTASH_MOCK_CTL queue --path /v2/events --after 1 --status 503 --body '{"error":"unavailable"}'
@@ -142,6 +145,7 @@ SELECT count(*) FROM r.logs;
 -- a cursor that repeats: an error, not an endless loop
 \! $QSTASH_MOCK_CTL fixture /v2/events rest_same_cursor.json
 SELECT count(*) FROM r.logs;  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
 -- the "logs" key of the spec is read like "events"; times as strings, the
 -- SDKs' other spellings, unknown keys in extra
 \! $QSTASH_MOCK_CTL fixture /v2/events rest_logs_key.json
@@ -152,6 +156,7 @@ SELECT time, state, header, body_text, response_headers, retry_delay_expression,
 \! $QSTASH_MOCK_CTL reset
 \! $QSTASH_MOCK_CTL queue --path /v2/events --after 1 --body '{"error":"maintenance"}'
 SELECT count(*) FROM r.logs;  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
 
 -- dlq: 230 messages in 3 pages; bodies plain or base64
 \! $QSTASH_MOCK_CTL reset

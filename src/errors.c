@@ -99,6 +99,16 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 }
 
 void
+qs_unexpected_json(const char *endpoint, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+			 errmsg("unexpected JSON type in the response of endpoint \"%s\"",
+					endpoint),
+			 errdetail_internal("%s", detail)));
+}
+
+void
 qs_report_failure(const QsConn *conn, const char *path,
 				  const QsHttpResponse *resp)
 {

@@ -30,6 +30,10 @@ extern void qs_report_failure(const QsConn *conn, const char *path,
 							  const QsHttpResponse *resp)
 	pg_attribute_noreturn();
 
+/* A response of the wrong JSON shape (QS042); detail is a full sentence. */
+extern void qs_unexpected_json(const char *endpoint, const char *detail)
+	pg_attribute_noreturn();
+
 /* The upstream error text of a body: printable, cut, secrets removed. */
 extern char *qs_upstream_text(const QsConn *conn, const char *body,
 							  size_t len);

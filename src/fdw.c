@@ -238,6 +238,19 @@ exact_collation(Oid collid)
 	return !OidIsValid(collid) || get_collation_isdeterministic(collid);
 }
 
+/* What col = v sets: a query parameter, a path id, the instance, the period. */
+static const QsFilter *
+equality_filter(const QsEndpoint *ep, const char *colname)
+{
+	static const QsFilterKind kinds[] = {QSF_QUERY, QSF_PATH_ID, QSF_INSTANCE,
+										 QSF_PERIOD};
+	const QsFilter *f = NULL;
+
+	for (int i = 0; i < lengthof(kinds) && f == NULL; i++)
+		f = qs_endpoint_filter(ep, colname, kinds[i]);
+	return f;
+}
+
 /* Push the qual into info if it can set a request parameter. */
 static bool
 classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
@@ -272,15 +285,10 @@ classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
 		 * timestamptz(p) rounds the API's milliseconds: the rounded value
 		 * and the API's bound could disagree
 		 */
-		if (op != QS_OP_EQ && var->vartypmod < 0)
+		if (op == QS_OP_EQ)
+			f = equality_filter(info->ep, colname);
+		else if (var->vartypmod < 0)
 			f = qs_endpoint_filter(info->ep, colname, QSF_TIME);
-		else if ((f = qs_endpoint_filter(info->ep, colname, QSF_QUERY)) ==
-					 NULL &&
-				 (f = qs_endpoint_filter(info->ep, colname, QSF_PATH_ID)) ==
-					 NULL &&
-				 (f = qs_endpoint_filter(info->ep, colname, QSF_INSTANCE)) ==
-					 NULL)
-			f = qs_endpoint_filter(info->ep, colname, QSF_PERIOD);
 	}
 	else if (IsA(clause, ScalarArrayOpExpr))
 	{
@@ -296,16 +304,9 @@ classify_qual(QsRelInfo *info, RelOptInfo *baserel, Oid relid, Expr *clause,
 			op = QS_OP_IN;
 			value = lsecond(o->args);
 			colname = get_attname(relid, var->varattno, false);
-			if ((f = qs_endpoint_filter(info->ep, colname, QSF_QUERY)) != NULL)
-			{
-				if (!f->multi)
-					return false;
-			}
-			else if ((f = qs_endpoint_filter(info->ep, colname,
-											 QSF_PATH_ID)) == NULL &&
-					 (f = qs_endpoint_filter(info->ep, colname,
-											 QSF_INSTANCE)) == NULL)
-				f = qs_endpoint_filter(info->ep, colname, QSF_PERIOD);
+			f = equality_filter(info->ep, colname);
+			if (f != NULL && f->kind == QSF_QUERY && !f->multi)
+				return false; /* the API takes one value */
 		}
 		else if ((var = our_var(lsecond(o->args), baserel->relid)) != NULL)
 		{

@@ -134,14 +134,11 @@ mapper_error_context(void *arg)
 pg_attribute_noreturn() static void wrong_type(QsMapper *m,
 											   const char *expected, QsJson *v)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-			 errmsg("unexpected JSON type in the response of endpoint \"%s\"",
-					m->ep->name),
-			 errdetail("Key \"%s\" is a %s, expected %s.",
-					   m->cur_col->json_key ? m->cur_col->json_key
-											: m->cur_col->name,
-					   qsjson_kind_name(qsjson_kind(v)), expected)));
+	qs_unexpected_json(m->ep->name,
+					   psprintf("Key \"%s\" is a %s, expected %s.",
+								m->cur_col->json_key ? m->cur_col->json_key
+													 : m->cur_col->name,
+								qsjson_kind_name(qsjson_kind(v)), expected));
 }
 
 /*
@@ -268,12 +265,11 @@ body_bytes(QsMapper *m, QsJson *row, const char **data, int *len)
 	size_t slen;
 	const char *s;
 
-	if (qsjson_kind(b64) == QSJ_STRING && qsjson_string(b64, &slen)[0] != '\0')
+	if (qsjson_kind(b64) == QSJ_STRING && (s = qsjson_string(b64, &slen))[0])
 	{
 		char *buf;
 		int n;
 
-		s = qsjson_string(b64, &slen);
 		if (slen > (size_t) MaxAllocSize / 2)
 			wrong_type(m, "a body of a sane size", b64);
 		buf = palloc(pg_b64_dec_len((int) slen) + 1);
@@ -728,11 +724,7 @@ put_row(QsMapper *m, QsJson *row, const QsPoint *pt, const QsParams *params,
 pg_attribute_noreturn() static void unexpected_shape(QsMapper *m,
 													 const char *detail)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-			 errmsg("unexpected JSON type in the response of endpoint \"%s\"",
-					m->ep->name),
-			 errdetail_internal("%s", detail)));
+	qs_unexpected_json(m->ep->name, detail);
 }
 
 /*

@@ -64,12 +64,9 @@ list_instance_ids(const QsConn *conn, QsFetchStats *stats)
 	int n;
 
 	if (qsjson_kind(doc) != QSJ_ARRAY)
-		ereport(ERROR,
-				(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-				 errmsg("unexpected JSON type in the response of endpoint "
-						"\"users\""),
-				 errdetail("The response is a %s, expected an array.",
-						   qsjson_kind_name(qsjson_kind(doc)))));
+		qs_unexpected_json(users->name,
+						   psprintf("The response is a %s, expected an array.",
+									qsjson_kind_name(qsjson_kind(doc))));
 	n = qsjson_array_length(doc);
 	MemoryContextSwitchTo(old);
 	for (int i = 0; i < n; i++)
@@ -191,13 +188,10 @@ page_cursor(const QsEndpoint *ep, QsJson *doc)
 			t = qsjson_text(c, &len);
 			break;
 		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-					 errmsg("unexpected JSON type in the response of endpoint "
-							"\"%s\"",
-							ep->name),
-					 errdetail("Key \"cursor\" is a %s, expected a string.",
-							   qsjson_kind_name(qsjson_kind(c)))));
+			qs_unexpected_json(
+				ep->name,
+				psprintf("Key \"cursor\" is a %s, expected a string.",
+						 qsjson_kind_name(qsjson_kind(c))));
 	}
 	return len == 0 ? NULL : pnstrdup(t, len);
 }
@@ -250,13 +244,9 @@ scan_pages(const QsConn *conn, const QsEndpoint *ep, const QsParams *p,
 		old = MemoryContextSwitchTo(cxt);
 		doc = qs_fetch(conn, ep->api, path, false, stats);
 		if (qsjson_kind(doc) != QSJ_OBJECT)
-			ereport(ERROR,
-					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-					 errmsg("unexpected JSON type in the response of endpoint "
-							"\"%s\"",
-							ep->name),
-					 errdetail("The response is a %s, expected an object.",
-							   qsjson_kind_name(qsjson_kind(doc)))));
+			qs_unexpected_json(
+				ep->name, psprintf("The response is a %s, expected an object.",
+								   qsjson_kind_name(qsjson_kind(doc))));
 		rows = qsjson_object_get(doc, ep->rows_key);
 		if (rows == NULL && ep->rows_key_alt != NULL)
 			rows = qsjson_object_get(doc, ep->rows_key_alt);
@@ -271,14 +261,10 @@ scan_pages(const QsConn *conn, const QsEndpoint *ep, const QsParams *p,
 						   ep->rows_key_alt ? ep->rows_key_alt : "",
 						   ep->rows_key_alt ? "\"" : "")));
 		if (qsjson_kind(rows) != QSJ_NULL && qsjson_kind(rows) != QSJ_ARRAY)
-			ereport(ERROR,
-					(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-					 errmsg("unexpected JSON type in the response of endpoint "
-							"\"%s\"",
-							ep->name),
-					 errdetail("Key \"%s\" is a %s, expected an array.",
-							   ep->rows_key,
-							   qsjson_kind_name(qsjson_kind(rows)))));
+			qs_unexpected_json(
+				ep->name,
+				psprintf("Key \"%s\" is a %s, expected an array.",
+						 ep->rows_key, qsjson_kind_name(qsjson_kind(rows))));
 		if (qsjson_kind(rows) == QSJ_ARRAY)
 			total += qs_mapper_put(
 				mapper, rows, p, p->limit > 0 ? p->limit - total : -1, store);
