@@ -636,25 +636,11 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 		{
 			bool isnull;
 			Datum d = ExecEvalExpr(state, node->ss.ps.ps_ExprContext, &isnull);
-			int64 ms = 0;
-			bool bounded;
 
-			if (isnull || !qs_time_bound_ms(
-							  DatumGetTimestampTz(d), is_lower(op),
-							  op == QS_OP_GT || op == QS_OP_LT, &ms, &bounded))
+			if (isnull || !qs_params_add_bound(
+							  &base, DatumGetTimestampTz(d), is_lower(op),
+							  op == QS_OP_GT || op == QS_OP_LT))
 				return; /* no row can match */
-			if (!bounded)
-				continue;
-			if (is_lower(op))
-			{
-				base.from_ms = base.has_from ? Max(base.from_ms, ms) : ms;
-				base.has_from = true;
-			}
-			else
-			{
-				base.to_ms = base.has_to ? Min(base.to_ms, ms) : ms;
-				base.has_to = true;
-			}
 			continue;
 		}
 
@@ -690,8 +676,6 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 				break;
 		}
 	}
-	if (base.has_from && base.has_to && base.from_ms > base.to_ms)
-		return; /* an empty range */
 
 	for (int i = 0; i < 3; i++)
 	{

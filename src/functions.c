@@ -8,7 +8,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -122,6 +121,7 @@ stats_args(FunctionCallInfo fcinfo)
 }
 
 QS_ENDPOINT_FUNCTION(qstash_users, "users")
+
 PG_FUNCTION_INFO_V1(qstash_stats);
 Datum
 qstash_stats(PG_FUNCTION_ARGS)
@@ -144,6 +144,7 @@ qstash_stats_summary(PG_FUNCTION_ARGS)
 }
 
 QS_ENDPOINT_FUNCTION(qstash_ipv4, "ipv4")
+
 /*
  * Arguments of a paged listing function, in this order: one per QSF_QUERY
  * filter of the endpoint (catalog order), from_time and to_time when it
@@ -187,27 +188,11 @@ listing_args(FunctionCallInfo fcinfo, const QsEndpoint *ep, QsParams *p)
 	{
 		for (int b = 0; b < 2; b++, argno++)
 		{
-			int64 ms;
-			bool bounded;
-
-			if (PG_ARGISNULL(argno))
-				continue;
-			if (!qs_time_bound_ms(PG_GETARG_TIMESTAMPTZ(argno), b == 0, false,
-								  &ms, &bounded))
-				p->limit = -1; /* an empty range */
-			else if (bounded && b == 0)
-			{
-				p->has_from = true;
-				p->from_ms = ms;
-			}
-			else if (bounded)
-			{
-				p->has_to = true;
-				p->to_ms = ms;
-			}
+			if (!PG_ARGISNULL(argno) &&
+				!qs_params_add_bound(p, PG_GETARG_TIMESTAMPTZ(argno), b == 0,
+									 false))
+				p->limit = -1; /* an empty range: no request */
 		}
-		if (p->has_from && p->has_to && p->from_ms > p->to_ms)
-			p->limit = -1;
 	}
 	if (!PG_ARGISNULL(argno))
 	{
@@ -263,6 +248,7 @@ QS_ENDPOINT_FUNCTION(qstash_queues, "queues")
 QS_ENDPOINT_FUNCTION(qstash_url_groups, "url_groups")
 QS_ENDPOINT_FUNCTION(qstash_flow_control, "flow_control")
 QS_ENDPOINT_FUNCTION(qstash_global_parallelism, "global_parallelism")
+
 /* Numbers of a header, or NULL when absent or not an integer. */
 static Datum
 header_int(const char *raw, bool *isnull)

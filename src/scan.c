@@ -26,16 +26,12 @@
 #include "qstash.h"
 #include "scan.h"
 
-/*
- * Percent-encode a path segment or query value (RFC 3986 unreserved
- * characters kept), as UTF-8 whatever the database encoding.
- */
+/* Percent-encode UTF-8 text (RFC 3986 unreserved characters kept). */
 static char *
-escape_segment(const char *s)
+escape_utf8(const char *s)
 {
 	StringInfoData buf;
 
-	s = pg_server_to_any(s, strlen(s), PG_UTF8);
 	initStringInfo(&buf);
 	for (; *s; s++)
 	{
@@ -49,6 +45,13 @@ escape_segment(const char *s)
 			appendStringInfo(&buf, "%%%02X", c);
 	}
 	return buf.data;
+}
+
+/* A value from SQL (database encoding), percent-encoded as UTF-8. */
+static char *
+escape_segment(const char *s)
+{
+	return escape_utf8(pg_server_to_any(s, strlen(s), PG_UTF8));
 }
 
 /* The ids of the account's instances, in the order the API lists them. */
@@ -109,9 +112,8 @@ fetch_and_map(const QsConn *conn, const QsEndpoint *ep, const char *path,
  * the times the API holds (whole milliseconds).  Returns false when no row
  * can match; *bounded is false for an infinite bound that excludes nothing.
  */
-bool
-qs_time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms,
-				 bool *bounded)
+static bool
+time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms, bool *bounded)
 {
 	int64 us;
 	int64 lo;
@@ -142,6 +144,31 @@ qs_time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms,
 		return lower;
 	*bounded = true;
 	return true;
+}
+
+/*
+ * Narrow the time range of p by t as a lower or upper bound (strict: t
+ * excluded).  Returns false when no row can match any more.
+ */
+bool
+qs_params_add_bound(QsParams *p, TimestampTz t, bool lower, bool strict)
+{
+	int64 ms = 0;
+	bool bounded;
+
+	if (!time_bound_ms(t, lower, strict, &ms, &bounded))
+		return false;
+	if (bounded && lower)
+	{
+		p->from_ms = p->has_from ? Max(p->from_ms, ms) : ms;
+		p->has_from = true;
+	}
+	else if (bounded)
+	{
+		p->to_ms = p->has_to ? Min(p->to_ms, ms) : ms;
+		p->has_to = true;
+	}
+	return !(p->has_from && p->has_to && p->from_ms > p->to_ms);
 }
 
 /* "&name=value&...": the filters of a paged listing, encoded */
@@ -237,7 +264,7 @@ scan_pages(const QsConn *conn, const QsEndpoint *ep, const QsParams *p,
 
 		path = psprintf("%s?count=" INT64_FORMAT "%s%s%s", ep->path, want,
 						filters, cursor ? "&cursor=" : "",
-						cursor ? escape_segment(cursor) : "");
+						cursor ? escape_utf8(cursor) : "");
 
 		cxt = AllocSetContextCreate(CurrentMemoryContext, "qstash page",
 									ALLOCSET_DEFAULT_SIZES);

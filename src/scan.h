@@ -17,8 +17,8 @@
 #include "request.h"
 #include "rows.h"
 
-extern bool qs_time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms,
-							 bool *bounded);
+extern bool qs_params_add_bound(QsParams *p, TimestampTz t, bool lower,
+								bool strict);
 extern void qs_scan(const QsConn *conn, const QsEndpoint *ep,
 					const QsParams *params, QsMapper *mapper,
 					Tuplestorestate *store, QsFetchStats *stats);
