@@ -17,12 +17,15 @@ OBJS = \
 	src/functions.o \
 	src/fdw.o
 
-DATA = sql/qstash--0.1.0.sql
+# The version is written once, in qstash.control; the C code gets it from here.
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(dir $(lastword $(MAKEFILE_LIST)))qstash.control)
+DATA = sql/qstash--0.1.0.sql sql/qstash--$(EXTVERSION).sql \
+	sql/qstash--0.1.0--0.2.0.sql
 PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
-REGRESS = options users stats fdw snapshot errors rest
+REGRESS = options users stats fdw snapshot errors rest hostile hardening upgrade
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
 # TAP tests (make installcheck runs them too; they start their own clusters)
 TAP_TESTS = 1
@@ -31,6 +34,7 @@ PROVE_FLAGS = -I $(srcdir)/test/t
 
 PKG_CONFIG ?= pkg-config
 PG_CPPFLAGS = -I$(srcdir)/src $(shell $(PKG_CONFIG) --cflags libcurl json-c) \
+	-DQSTASH_VERSION='"$(EXTVERSION)"' \
 	-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl json-c)

@@ -39,7 +39,7 @@ CREATE FOREIGN TABLE my_instances (max_queues bigint, region text, id uuid)
   SERVER upstash OPTIONS (endpoint 'users');
 SELECT * FROM my_instances ORDER BY region;
 CREATE FOREIGN TABLE users (id uuid, plan text) SERVER upstash;  -- endpoint defaults to the name
-EXPLAIN (COSTS OFF) SELECT * FROM users;
+EXPLAIN (COSTS OFF) SELECT * FROM users;  -- ERROR: checked when planned, before any request
 SELECT * FROM users;  -- ERROR
 DROP FOREIGN TABLE users;
 
@@ -68,6 +68,7 @@ SELECT region FROM qstash_remote.users WHERE id = '3f1c2a8e-5b7d-4e2f-9a61-0c8d4
 SELECT region FROM qstash_remote.users WHERE id = '00000000-0000-0000-0000-000000000000';
 -- a $1 parameter
 PREPARE one_user(uuid) AS SELECT region FROM qstash_remote.users WHERE id = $1;
+SET plan_cache_mode = force_custom_plan;
 EXPLAIN (VERBOSE, COSTS OFF) EXECUTE one_user('99a4c327-31f0-490f-a594-043ade84085a');
 SET plan_cache_mode = force_generic_plan;
 EXPLAIN (VERBOSE, COSTS OFF) EXECUTE one_user('99a4c327-31f0-490f-a594-043ade84085a');

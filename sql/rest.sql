@@ -215,3 +215,7 @@ SELECT * FROM q WHERE name = 'café';
 \! $QSTASH_MOCK_CTL log
 \c contrib_regression
 DROP DATABASE qstash_latin1;
+SET client_min_messages = warning;
+DROP SCHEMA r CASCADE;
+DROP EXTENSION qstash CASCADE;
+RESET client_min_messages;

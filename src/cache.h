@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * cache.h
- *		Responses kept for reuse: always within one statement, and across
- *		statements for qstash.cache_ttl seconds.  Keyed by server, user
- *		mapping, user and URL, so two roles never share an entry.
+ *		Responses kept for reuse: always within one statement (a snapshot,
+ *		see cache.c), and across statements for qstash.cache_ttl seconds.
+ *		Keyed by server, user mapping, user, credentials and URL, so two
+ *		roles, or one role before and after a change of its mapping, never
+ *		share an entry.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,6 +17,7 @@ typedef struct QsCacheKey
 	Oid serverid;
 	Oid umid;
 	Oid userid;
+	uint64 fingerprint; /* of the credentials sent (QsConn) */
 	const char *url;
 } QsCacheKey;
 
@@ -24,5 +27,6 @@ extern bool qs_cache_get(const QsCacheKey *key, long *status,
 extern void qs_cache_put(const QsCacheKey *key, long status, const char *body,
 						 size_t len);
 extern void qs_cache_reset(void);
+extern Size qs_cache_bytes(void);
 
 #endif /* QSTASH_CACHE_H */

@@ -94,7 +94,8 @@ typedef struct QsEndpoint
 	bool per_instance; /* path has %s for a qstash id; fan out when none */
 	bool takes_period; /* ?period= parameter */
 	QsShape shape;
-	const char *rows_key;	  /* QS_SHAPE_PAGES: key of the rows array */
+	bool one_object;	  /* the list path returns one object, not an array */
+	const char *rows_key; /* QS_SHAPE_PAGES: key of the rows array */
 	const char *rows_key_alt; /* and its other spelling */
 	const QsColumn *columns;
 	int ncolumns;

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "common/base64.h"
 #include "lib/stringinfo.h"
 
 #include "errors.h"
@@ -16,24 +17,49 @@
 
 #define QS_UPSTREAM_TEXT_MAX 200
 
+/* Mask every occurrence of secret in text (in place). */
+static void
+mask(char *text, const char *secret)
+{
+	size_t n;
+	char *p;
+
+	if (secret == NULL || (n = strlen(secret)) == 0)
+		return;
+	while ((p = strstr(text, secret)) != NULL)
+		memset(p, '*', n);
+}
+
+/*
+ * Remove the connection's secrets from a text (in place): every form in
+ * which one can be sent or echoed back.  The raw values of any length, the
+ * Basic credentials as sent (base64 of "email:api_key") and the pair in
+ * clear.  The Authorization header values contain one of these, so they
+ * are masked with them.  Longest first, so that a short secret inside a
+ * longer one leaves no part of the longer one readable.
+ */
 void
 qs_scrub_secrets(const QsConn *conn, char *text)
 {
-	const char *secrets[3];
+	const char *secrets[5] = {NULL};
+	int n = 0;
 
-	secrets[0] = conn->api_key;
-	secrets[1] = conn->token;
-	secrets[2] = conn->email;
-	for (int i = 0; i < lengthof(secrets); i++)
+	if (conn->email != NULL && conn->api_key != NULL)
 	{
-		size_t n;
-		char *p;
+		char *pair = psprintf("%s:%s", conn->email, conn->api_key);
+		int len = strlen(pair);
+		char *b64 = palloc(pg_b64_enc_len(len) + 1);
+		int blen = pg_b64_encode(pair, len, b64, pg_b64_enc_len(len));
 
-		if (secrets[i] == NULL || (n = strlen(secrets[i])) < 4)
-			continue;
-		while ((p = strstr(text, secrets[i])) != NULL)
-			memset(p, '*', n);
+		b64[Max(blen, 0)] = '\0';
+		secrets[n++] = b64;
+		secrets[n++] = pair;
 	}
+	secrets[n++] = conn->token;
+	secrets[n++] = conn->api_key;
+	secrets[n++] = conn->email;
+	for (int i = 0; i < n; i++)
+		mask(text, secrets[i]);
 }
 
 /* printable ASCII only, cut to QS_UPSTREAM_TEXT_MAX characters */
@@ -126,6 +152,7 @@ qs_report_failure(const QsConn *conn, const char *path,
 				code = ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 				break;
 			case QS_TRANSPORT_TLS:
+			case QS_TRANSPORT_TLS_HANDSHAKE:
 				code = ERRCODE_QS_TLS_FAILURE;
 				break;
 			case QS_TRANSPORT_TIMEOUT:
@@ -161,7 +188,11 @@ qs_report_failure(const QsConn *conn, const char *path,
 		int code;
 		TimestampTz reset;
 
+		char *detail;
+
 		qs_ratelimit_parse(resp, &rl);
+		detail = qs_ratelimit_detail(&rl);
+		qs_scrub_secrets(conn, detail);
 		code = rl.kind == QS_RL_CHAT	? ERRCODE_QS_CHAT_RATE_LIMIT
 			   : rl.kind == QS_RL_DAILY ? ERRCODE_QS_DAILY_RATE_LIMIT
 										: ERRCODE_QS_BURST_RATE_LIMIT;
@@ -171,7 +202,7 @@ qs_report_failure(const QsConn *conn, const char *path,
 			 errmsg(
 				 "%s rate limit of the Upstash API exceeded on server \"%s\"",
 				 qs_ratelimit_kind_name(rl.kind), conn->servername),
-			 errdetail_internal("%s", qs_ratelimit_detail(&rl)),
+			 errdetail_internal("%s", detail),
 			 qs_ratelimit_reset_time(rl.reset, &reset)
 				 ? errhint("Retry after %s.", qs_format_utc(reset))
 			 : rl.kind == QS_RL_BURST

@@ -384,14 +384,38 @@ pushable_limit(PlannerInfo *root, RelOptInfo *baserel, const QsRelInfo *info)
 	return (int64) root->limit_tuples;
 }
 
+/*
+ * The text of a constant, read through the output function of its own type
+ * (never assuming text), or NULL when the value is not a non-null Const.
+ */
+static char *
+const_text(Expr *e)
+{
+	Const *c = (Const *) e;
+	Oid outfunc;
+	bool varlena;
+
+	if (!IsA(e, Const) || c->constisnull)
+		return NULL;
+	getTypeOutputInfo(c->consttype, &outfunc, &varlena);
+	return OidOutputFunctionCall(outfunc, c->constvalue);
+}
+
 static void
 qsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	QsRelInfo *info = palloc0(sizeof(QsRelInfo));
 	ListCell *lc;
 	double rows;
+	Relation rel;
 
 	info->ep = table_endpoint(foreigntableid);
+	/* columns the endpoint cannot produce fail here, before any request */
+	rel = table_open(foreigntableid, NoLock);
+	qs_mapper_check_columns(
+		info->ep, RelationGetDescr(rel),
+		psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
+	table_close(rel, NoLock);
 	info->all_exact = true;
 	foreach (lc, baserel->baserestrictinfo)
 	{
@@ -408,11 +432,8 @@ qsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	if (info->ep->per_instance)
 	{
 		QsPushed *pp = pushed_of_kind(info, QSF_PERIOD);
-		bool month =
-			pp && pp->op == QS_OP_EQ && IsA(pp->value, Const) &&
-			!((Const *) pp->value)->constisnull &&
-			strcmp(TextDatumGetCString(((Const *) pp->value)->constvalue),
-				   "30d") == 0;
+		char *period = pp && pp->op == QS_OP_EQ ? const_text(pp->value) : NULL;
+		bool month = period != NULL && strcmp(period, "30d") == 0;
 		double per_instance =
 			info->ep->shape == QS_SHAPE_STATS ? (month ? 1830 : 570) : 1;
 
@@ -707,7 +728,19 @@ qsIterateForeignScan(ForeignScanState *node)
 	QsScanState *st = (QsScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 
-	if (!tuplestore_gettupleslot(st->store, true, false, st->mslot))
+	MemoryContext old;
+	bool found;
+
+	/*
+	 * A tuple read back from a spilled tuplestore is allocated in the
+	 * current context and owned by the slot until the next one: read it in
+	 * the scan's context, not in the per-tuple context that the executor
+	 * resets between rows.
+	 */
+	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+	found = tuplestore_gettupleslot(st->store, true, false, st->mslot);
+	MemoryContextSwitchTo(old);
+	if (!found)
 		return ExecClearTuple(slot);
 	return ExecCopySlot(slot, st->mslot);
 }

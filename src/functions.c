@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "foreign/foreign.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -279,11 +280,16 @@ qstash_rate_limits(PG_FUNCTION_ARGS)
 	foreach (lc, qs_ratelimit_observed())
 	{
 		QsObservedLimit *o = (QsObservedLimit *) lfirst(lc);
+		ForeignServer *server =
+			GetForeignServerExtended(o->serverid, FSV_MISSING_OK);
 		Datum values[6];
 		bool nulls[6] = {false};
 		TimestampTz reset;
 
-		values[0] = CStringGetTextDatum(o->server);
+		/* only servers that still exist and that the role may use */
+		if (server == NULL || !qs_may_use_server(o->serverid))
+			continue;
+		values[0] = CStringGetTextDatum(server->servername);
 		values[1] = CStringGetTextDatum(o->kind);
 		values[2] = header_int(o->limit, &nulls[2]);
 		values[3] = header_int(o->remaining, &nulls[3]);

@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "common/base64.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
@@ -122,6 +123,8 @@ qs_http_transport_name(QsTransport t)
 			return "connection failure";
 		case QS_TRANSPORT_TLS:
 			return "TLS failure";
+		case QS_TRANSPORT_TLS_HANDSHAKE:
+			return "TLS handshake failure";
 		case QS_TRANSPORT_TIMEOUT:
 			return "timeout";
 		case QS_TRANSPORT_TOO_LARGE:
@@ -155,6 +158,8 @@ classify_curl(CURLcode rc, const QsBuffer *body, const QsBuffer *hdrs)
 		case CURLE_OPERATION_TIMEDOUT:
 			return QS_TRANSPORT_TIMEOUT;
 		case CURLE_SSL_CONNECT_ERROR:
+			/* the handshake broke off: may pass on a new connection */
+			return QS_TRANSPORT_TLS_HANDSHAKE;
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CERTPROBLEM:
 		case CURLE_SSL_CIPHER:
@@ -192,6 +197,94 @@ strip_timing(char *msg)
 		q++;
 	if (q > p + 7 && strncmp(q, " ms", 3) == 0)
 		memmove(p, q + 3, strlen(q + 3) + 1);
+}
+
+/* Free a header list, wiping the credentials it holds first. */
+static void
+free_headers(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
+static bool
+has_control_chars(const char *s)
+{
+	for (; *s; s++)
+	{
+		if ((unsigned char) *s < 0x20 || *s == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The request headers: Accept, and Authorization built here for both
+ * schemes (Basic base64(user:password), or Bearer), so that no credential
+ * is left in libcurl's handle after the request: the list is wiped and
+ * freed by free_headers().  Returns NULL, with resp filled in, when the
+ * headers cannot be built; a credential with a control character (which
+ * could start a header of its own) is never sent.
+ */
+static struct curl_slist *
+build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
+{
+	struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
+	char *auth = NULL;
+
+	if ((req->username && has_control_chars(req->username)) ||
+		(req->password && has_control_chars(req->password)) ||
+		(req->bearer && has_control_chars(req->bearer)))
+	{
+		if (l)
+			curl_slist_free_all(l);
+		resp->transport = QS_TRANSPORT_SETUP;
+		strlcpy(resp->errmsg, "A credential contains a control character.",
+				sizeof(resp->errmsg));
+		return NULL;
+	}
+	if (l != NULL && req->username != NULL)
+	{
+		char *plain = psprintf("%s:%s", req->username,
+							   req->password ? req->password : "");
+		int plen = strlen(plain);
+		int elen = pg_b64_enc_len(plen);
+		char *enc = palloc(elen + 1);
+
+		elen = pg_b64_encode(plain, plen, enc, elen);
+		enc[Max(elen, 0)] = '\0';
+		auth = psprintf("Authorization: Basic %s", enc);
+		explicit_bzero(plain, plen);
+		explicit_bzero(enc, strlen(enc));
+		pfree(plain);
+		pfree(enc);
+	}
+	else if (l != NULL && req->bearer != NULL)
+		auth = psprintf("Authorization: Bearer %s", req->bearer);
+	if (l != NULL && auth != NULL)
+	{
+		struct curl_slist *l2 = curl_slist_append(l, auth);
+
+		if (l2 == NULL)
+		{
+			free_headers(l);
+			l = NULL;
+		}
+	}
+	if (auth != NULL)
+	{
+		/* scrub our copy of the credentials before giving the memory back */
+		explicit_bzero(auth, strlen(auth));
+		pfree(auth);
+	}
+	if (l == NULL)
+	{
+		resp->transport = QS_TRANSPORT_SETUP;
+		strlcpy(resp->errmsg, "could not build request headers",
+				sizeof(resp->errmsg));
+	}
+	return l;
 }
 
 #define SETOPT(opt, val)                                                      \
@@ -238,34 +331,9 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	}
 	curl_easy_reset(qs_easy);
 
-	/* header list: Accept always, Authorization only for Bearer */
-	{
-		struct curl_slist *l =
-			curl_slist_append(NULL, "Accept: application/json");
-
-		if (l != NULL && req->bearer != NULL)
-		{
-			char *h = psprintf("Authorization: Bearer %s", req->bearer);
-			struct curl_slist *l2 = curl_slist_append(l, h);
-
-			/* scrub our copy of the token before giving the memory back */
-			explicit_bzero(h, strlen(h));
-			pfree(h);
-			if (l2 == NULL)
-			{
-				curl_slist_free_all(l);
-				l = NULL;
-			}
-		}
-		if (l == NULL)
-		{
-			resp->transport = QS_TRANSPORT_SETUP;
-			strlcpy(resp->errmsg, "could not build request headers",
-					sizeof(resp->errmsg));
-			return;
-		}
-		slist = l;
-	}
+	slist = build_headers(req, resp);
+	if (slist == NULL)
+		return;
 
 	SETOPT(CURLOPT_URL, req->url);
 	SETOPT(CURLOPT_HTTPGET, 1L);
@@ -292,15 +360,11 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(CURLOPT_HEADERDATA, &hdrs);
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
-	if (req->username != NULL)
-	{
-		SETOPT(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
-		SETOPT(CURLOPT_USERNAME, req->username);
-		SETOPT(CURLOPT_PASSWORD, req->password ? req->password : "");
-	}
+	/* dot segments in ids are data, never resolved by libcurl */
+	SETOPT(CURLOPT_PATH_AS_IS, 1L);
 	if (rc != CURLE_OK)
 	{
-		curl_slist_free_all(slist);
+		free_headers(slist);
 		resp->transport = QS_TRANSPORT_SETUP;
 		snprintf(resp->errmsg, sizeof(resp->errmsg),
 				 "could not configure the request: %s",
@@ -366,7 +430,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 		curl_easy_setopt(qs_easy, CURLOPT_ERRORBUFFER, NULL);
 		curl_easy_setopt(qs_easy, CURLOPT_WRITEDATA, NULL);
 		curl_easy_setopt(qs_easy, CURLOPT_HEADERDATA, NULL);
-		curl_slist_free_all(slist);
+		free_headers(slist);
 		slist = NULL;
 	}
 	PG_END_TRY();

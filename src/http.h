@@ -17,14 +17,15 @@
 
 typedef enum QsTransport
 {
-	QS_TRANSPORT_OK = 0,	/* a complete HTTP response was received */
-	QS_TRANSPORT_CONNECT,	/* DNS, refused, unreachable */
-	QS_TRANSPORT_TLS,		/* handshake or certificate verification */
-	QS_TRANSPORT_TIMEOUT,	/* connect or total timeout */
-	QS_TRANSPORT_TOO_LARGE, /* body over the size cap */
-	QS_TRANSPORT_NO_MEMORY, /* out of memory while receiving */
-	QS_TRANSPORT_OTHER,		/* reset mid-body, protocol error, ... */
-	QS_TRANSPORT_SETUP		/* the request could not be built: not retried */
+	QS_TRANSPORT_OK = 0,		/* a complete HTTP response was received */
+	QS_TRANSPORT_CONNECT,		/* DNS, refused, unreachable */
+	QS_TRANSPORT_TLS,			/* certificate verification: not retried */
+	QS_TRANSPORT_TLS_HANDSHAKE, /* handshake broken off: retried */
+	QS_TRANSPORT_TIMEOUT,		/* connect or total timeout */
+	QS_TRANSPORT_TOO_LARGE,		/* body over the size cap */
+	QS_TRANSPORT_NO_MEMORY,		/* out of memory while receiving */
+	QS_TRANSPORT_OTHER,			/* reset mid-body, protocol error, ... */
+	QS_TRANSPORT_SETUP /* the request could not be built: not retried */
 } QsTransport;
 
 typedef struct QsHttpRequest

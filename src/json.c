@@ -12,9 +12,12 @@
 
 #include <json-c/json.h>
 
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
+#include "errors.h"
 #include "json.h"
 
 #define QS_JSON_MAX_DEPTH 64
@@ -38,92 +41,353 @@ release_doc(void *arg)
 }
 
 /*
- * json-c saturates integers outside [INT64_MIN, UINT64_MAX] silently.  Give
- * such literals an exponent ("e0") so json-c keeps them as doubles with
- * their original text, which numeric input reads exactly and bigint input
- * rejects.  Returns NULL when nothing needed rewriting (the common case).
+ * The strict pre-pass.  json-c (0.16) accepts what JSON does not: NaN and
+ * Infinity, a lone UTF-16 surrogate (replaced by U+FFFD), and duplicate
+ * keys (the last silently wins).  It also saturates integers outside
+ * [INT64_MIN, UINT64_MAX].  One scan over the bytes, before json-c, refuses
+ * the first three and gives huge integer literals an exponent ("e0"), so
+ * that json-c keeps them as doubles with their original text, which
+ * numeric input reads exactly and bigint input rejects.  The grammar itself
+ * is left to json-c: this scan only tracks strings, containers and keys.
+ */
+typedef struct QsKeyRef
+{
+	const char *key; /* into the buffer, or a decoded copy */
+	int len;
+	uint32 hash;
+} QsKeyRef;
+
+typedef struct QsPrescan
+{
+	const char *buf;
+	size_t len;
+	size_t pos;
+	char *error;
+	/* huge integers rewritten */
+	StringInfoData out;
+	bool rewritten;
+	size_t copied;
+	/* keys of the open objects, innermost last; frames[d] is the index of
+	 * the first key of container d, or -1 for an array */
+	QsKeyRef *keys;
+	int nkeys;
+	int keycap;
+	int frames[QS_JSON_MAX_DEPTH + 1];
+	int depth;
+	bool expect_key;
+} QsPrescan;
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The code unit of the \uXXXX at p (p[0] == '\\'), or -1. */
+static int
+escape_unit(const char *p, const char *end)
+{
+	int v = 0;
+
+	if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+		return -1;
+	for (int i = 2; i < 6; i++)
+	{
+		int h = hexval(p[i]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* A key with escapes, decoded (valid escapes only: checked by the scan). */
+static char *
+decode_key(const char *p, int len, int *outlen)
+{
+	const char *end = p + len;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	while (p < end)
+	{
+		if (*p != '\\' || p + 1 >= end)
+		{
+			appendStringInfoChar(&buf, *p++);
+			continue;
+		}
+		if (p[1] == 'u' && escape_unit(p, end) >= 0)
+		{
+			pg_wchar cp = escape_unit(p, end);
+			unsigned char utf8[8];
+
+			p += 6;
+			if (cp >= 0xD800 && cp <= 0xDBFF && escape_unit(p, end) >= 0)
+			{
+				cp = 0x10000 + ((cp - 0xD800) << 10) +
+					 (escape_unit(p, end) - 0xDC00);
+				p += 6;
+			}
+			unicode_to_utf8(cp, utf8);
+			appendBinaryStringInfo(&buf, (char *) utf8, pg_utf_mblen(utf8));
+			continue;
+		}
+		switch (p[1])
+		{
+			case 'b':
+				appendStringInfoChar(&buf, '\b');
+				break;
+			case 'f':
+				appendStringInfoChar(&buf, '\f');
+				break;
+			case 'n':
+				appendStringInfoChar(&buf, '\n');
+				break;
+			case 'r':
+				appendStringInfoChar(&buf, '\r');
+				break;
+			case 't':
+				appendStringInfoChar(&buf, '\t');
+				break;
+			default:
+				appendStringInfoChar(&buf, p[1]);
+				break;
+		}
+		p += 2;
+	}
+	*outlen = buf.len;
+	return buf.data;
+}
+
+static int
+cmp_keyref(const void *a, const void *b)
+{
+	const QsKeyRef *x = (const QsKeyRef *) a;
+	const QsKeyRef *y = (const QsKeyRef *) b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	if (x->len != y->len)
+		return x->len - y->len;
+	return memcmp(x->key, y->key, x->len);
+}
+
+/* The object whose keys start at index first closes: any key twice? */
+static void
+check_duplicate_keys(QsPrescan *ps, int first)
+{
+	int n = ps->nkeys - first;
+	QsKeyRef *k = ps->keys + first;
+
+	if (n < 2)
+		return;
+	qsort(k, n, sizeof(QsKeyRef), cmp_keyref);
+	for (int i = 1; i < n; i++)
+	{
+		if (cmp_keyref(&k[i - 1], &k[i]) == 0)
+		{
+			ps->error = psprintf("duplicate key \"%s\" in an object ending at "
+								 "byte %zu",
+								 qs_printable(k[i].key, k[i].len), ps->pos);
+			return;
+		}
+	}
+}
+
+static void
+add_key(QsPrescan *ps, const char *start, size_t len, bool escaped)
+{
+	QsKeyRef *k;
+	int klen = (int) len;
+
+	if (ps->nkeys == ps->keycap)
+	{
+		ps->keycap = ps->keycap ? ps->keycap * 2 : 64;
+		ps->keys = ps->keys
+					   ? repalloc_huge(ps->keys, sizeof(QsKeyRef) * ps->keycap)
+					   : palloc(sizeof(QsKeyRef) * ps->keycap);
+	}
+	k = &ps->keys[ps->nkeys++];
+	k->key = escaped ? decode_key(start, klen, &klen) : start;
+	k->len = klen;
+	k->hash = hash_bytes((const unsigned char *) k->key, klen);
+}
+
+/* A string from its opening quote; ps->pos ends after the closing one. */
+static void
+scan_string(QsPrescan *ps)
+{
+	const char *buf = ps->buf;
+	const char *end = buf + ps->len;
+	size_t start = ++ps->pos;
+	bool escaped = false;
+
+	while (ps->pos < ps->len && buf[ps->pos] != '"')
+	{
+		int unit;
+
+		if (buf[ps->pos] != '\\')
+		{
+			ps->pos++;
+			continue;
+		}
+		escaped = true;
+		unit = escape_unit(buf + ps->pos, end);
+		if (unit >= 0xD800 && unit <= 0xDBFF)
+		{
+			int low = escape_unit(buf + ps->pos + 6, end);
+
+			if (low < 0xDC00 || low > 0xDFFF)
+			{
+				ps->error = psprintf("unpaired UTF-16 surrogate \\u%04X at "
+									 "byte %zu",
+									 unit, ps->pos);
+				return;
+			}
+			ps->pos += 12;
+		}
+		else if (unit >= 0xDC00 && unit <= 0xDFFF)
+		{
+			ps->error = psprintf("unpaired UTF-16 surrogate \\u%04X at byte "
+								 "%zu",
+								 unit, ps->pos);
+			return;
+		}
+		else
+			ps->pos += unit >= 0 ? 6 : 2;
+	}
+	if (ps->pos >= ps->len)
+		return; /* unterminated: json-c says so */
+	if (ps->expect_key)
+	{
+		add_key(ps, buf + start, ps->pos - start, escaped);
+		ps->expect_key = false;
+	}
+	ps->pos++;
+}
+
+/* A number; integers beyond int64/uint64 get "e0" appended. */
+static void
+scan_number(QsPrescan *ps)
+{
+	const char *buf = ps->buf;
+	size_t dstart;
+	size_t ndigits;
+	bool neg = (buf[ps->pos] == '-');
+
+	if (neg)
+		ps->pos++;
+	dstart = ps->pos;
+	while (ps->pos < ps->len && buf[ps->pos] >= '0' && buf[ps->pos] <= '9')
+		ps->pos++;
+	ndigits = ps->pos - dstart;
+	if (ps->pos < ps->len &&
+		(buf[ps->pos] == '.' || buf[ps->pos] == 'e' || buf[ps->pos] == 'E'))
+	{
+		/* a double: json-c keeps its text; skip the rest of it */
+		while (ps->pos < ps->len &&
+			   strchr("0123456789.eE+-", buf[ps->pos]) != NULL)
+			ps->pos++;
+		return;
+	}
+	if (ndigits >= 19)
+	{
+		const char *lim = neg ? "9223372036854775808" : "18446744073709551615";
+		bool huge;
+
+		if (ndigits != strlen(lim))
+			huge = ndigits > strlen(lim);
+		else
+			huge = strncmp(buf + dstart, lim, ndigits) > 0;
+		if (huge)
+		{
+			if (!ps->rewritten)
+			{
+				initStringInfo(&ps->out);
+				ps->rewritten = true;
+			}
+			appendBinaryStringInfo(&ps->out, buf + ps->copied,
+								   ps->pos - ps->copied);
+			appendStringInfoString(&ps->out, "e0");
+			ps->copied = ps->pos;
+		}
+	}
+}
+
+/*
+ * Returns the rewritten document (NULL when nothing needed rewriting, the
+ * common case); sets *error for a document that must be refused.
  */
 static char *
-widen_huge_integers(const char *buf, size_t len, size_t *newlen)
+prescan(const char *buf, size_t len, size_t *newlen, char **error)
 {
-	StringInfoData out;
-	bool in_string = false;
-	bool rewritten = false;
-	size_t copied = 0;
-	size_t i = 0;
+	QsPrescan ps = {0};
 
-	while (i < len)
+	ps.buf = buf;
+	ps.len = len;
+	while (ps.pos < len && ps.error == NULL)
 	{
-		char c = buf[i];
+		char c = buf[ps.pos];
 
-		if (in_string)
+		switch (c)
 		{
-			if (c == '\\')
-				i += 2;
-			else
-			{
-				if (c == '"')
-					in_string = false;
-				i++;
-			}
-			continue;
-		}
-		if (c == '"')
-		{
-			in_string = true;
-			i++;
-			continue;
-		}
-		if (c == '-' || (c >= '0' && c <= '9'))
-		{
-			size_t dstart;
-			size_t ndigits;
-			bool neg = (c == '-');
-
-			if (neg)
-				i++;
-			dstart = i;
-			while (i < len && buf[i] >= '0' && buf[i] <= '9')
-				i++;
-			ndigits = i - dstart;
-			if (i < len && (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E'))
-			{
-				/* a double: json-c keeps its text; skip the rest of it */
-				while (i < len && strchr("0123456789.eE+-", buf[i]) != NULL)
-					i++;
+			case '"':
+				scan_string(&ps);
 				continue;
-			}
-			if (ndigits >= 19)
-			{
-				const char *lim =
-					neg ? "9223372036854775808" : "18446744073709551615";
-				bool huge;
-
-				if (ndigits != strlen(lim))
-					huge = ndigits > strlen(lim);
-				else
-					huge = strncmp(buf + dstart, lim, ndigits) > 0;
-				if (huge)
+			case '{':
+			case '[':
+				if (ps.depth >= QS_JSON_MAX_DEPTH)
+					goto done; /* json-c refuses the depth */
+				ps.frames[++ps.depth] = c == '{' ? ps.nkeys : -1;
+				ps.expect_key = (c == '{');
+				break;
+			case '}':
+			case ']':
+				if (ps.depth > 0 && ps.frames[ps.depth] >= 0)
 				{
-					if (!rewritten)
-					{
-						initStringInfo(&out);
-						rewritten = true;
-					}
-					appendBinaryStringInfo(&out, buf + copied, i - copied);
-					appendStringInfoString(&out, "e0");
-					copied = i;
+					check_duplicate_keys(&ps, ps.frames[ps.depth]);
+					ps.nkeys = ps.frames[ps.depth];
 				}
-			}
-			continue;
+				if (ps.depth > 0)
+					ps.depth--;
+				ps.expect_key = false;
+				break;
+			case ',':
+				ps.expect_key = ps.depth > 0 && ps.frames[ps.depth] >= 0;
+				break;
+			case 'N':
+			case 'I':
+				/* NaN, Infinity, -Infinity: no JSON value starts so */
+				ps.error = psprintf("NaN and Infinity are not JSON values "
+									"(byte %zu)",
+									ps.pos);
+				continue;
+			default:
+				if (c == '-' || (c >= '0' && c <= '9'))
+				{
+					scan_number(&ps);
+					continue;
+				}
+				break;
 		}
-		i++;
+		ps.pos++;
 	}
-	if (!rewritten)
+done:
+	*error = ps.error;
+	if (ps.keys)
+		pfree(ps.keys);
+	if (!ps.rewritten || ps.error)
 		return NULL;
-	appendBinaryStringInfo(&out, buf + copied, len - copied);
-	*newlen = out.len;
-	return out.data;
+	appendBinaryStringInfo(&ps.out, buf + ps.copied, len - ps.copied);
+	*newlen = ps.out.len;
+	return ps.out.data;
 }
 
 QsJson *
@@ -143,7 +407,9 @@ qsjson_parse(const char *buf, size_t len, char **error)
 		*error = pstrdup("the document is too large to parse");
 		return NULL;
 	}
-	wide = widen_huge_integers(buf, len, &widelen);
+	wide = prescan(buf, len, &widelen, error);
+	if (*error != NULL)
+		return NULL;
 	if (wide)
 	{
 		buf = wide;
@@ -253,6 +519,25 @@ qsjson_kind_name(QsJsonKind kind)
 			return "object";
 	}
 	return "unknown";
+}
+
+/* "an object", "a string", ...: the kind with its article, for messages */
+const char *
+qsjson_kind_phrase(QsJsonKind kind)
+{
+	switch (kind)
+	{
+		case QSJ_NULL:
+			return "null";
+		case QSJ_ARRAY:
+			return "an array";
+		case QSJ_OBJECT:
+			return "an object";
+		case QSJ_BOOL:
+			return "a boolean";
+		default:
+			return psprintf("a %s", qsjson_kind_name(kind));
+	}
 }
 
 int

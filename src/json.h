@@ -30,6 +30,7 @@ extern QsJson *qsjson_parse(const char *buf, size_t len, char **error);
 
 extern QsJsonKind qsjson_kind(const QsJson *node);
 extern const char *qsjson_kind_name(QsJsonKind kind);
+extern const char *qsjson_kind_phrase(QsJsonKind kind);
 extern int qsjson_array_length(const QsJson *node);
 extern QsJson *qsjson_array_get(const QsJson *node, int i);
 extern QsJson *qsjson_object_get(const QsJson *node, const char *key);

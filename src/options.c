@@ -14,13 +14,16 @@
 
 #include <curl/curl.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/reloptions.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
+#include "common/hashfn.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -29,6 +32,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "errors.h"
 #include "options.h"
 #include "qstash.h"
 
@@ -189,6 +193,75 @@ parse_bool_option(const char *name, const char *value)
 	return b;
 }
 
+/*
+ * Option values end up in request headers and URLs: a control character
+ * (CR and LF above all) could add headers of its own.  Refused everywhere.
+ */
+static void
+check_no_control_chars(const char *name, const char *value, bool secret)
+{
+	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"%s\"", name),
+					 secret
+						 ? errdetail("The value contains a control "
+									 "character (byte 0x%02x).",
+									 *p)
+						 : errdetail("The value \"%s\" contains a control "
+									 "character (byte 0x%02x).",
+									 qs_printable(value, strlen(value)), *p),
+					 errhint("Option values of qstash_fdw may not contain "
+							 "control characters such as line breaks.")));
+	}
+}
+
+/*
+ * May the current role set a host option (api_url, qstash_url) to value?
+ * A superuser may choose any host.  Another role may name the default API
+ * host, or keep a value that a superuser already set on a server the role
+ * owns: ALTER SERVER passes every option, changed or not, and an owner
+ * must still be able to change its other options.
+ */
+static bool
+may_set_host(const char *name, const char *value)
+{
+	const char *deflt = strcmp(name, "api_url") == 0 ? QS_DEFAULT_API_URL
+													 : QS_DEFAULT_QSTASH_URL;
+	Relation rel;
+	SysScanDesc scan;
+	HeapTuple tup;
+	bool found = false;
+
+	if (superuser() || strcmp(value, deflt) == 0)
+		return true;
+	rel = table_open(ForeignServerRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_foreign_server srv = (Form_pg_foreign_server) GETSTRUCT(tup);
+		ForeignServer *server;
+		ListCell *lc;
+
+		if (!has_privs_of_role(GetUserId(), srv->srvowner))
+			continue;
+		server = GetForeignServer(srv->oid);
+		foreach (lc, server->options)
+		{
+			DefElem *def = (DefElem *) lfirst(lc);
+
+			if (strcmp(def->defname, name) == 0 &&
+				strcmp(defGetString(def), value) == 0)
+				found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 PG_FUNCTION_INFO_V1(qstash_fdw_validator);
 
 Datum
@@ -234,16 +307,24 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 							   context_name(catalog))));
 		}
 
+		check_no_control_chars(def->defname, value,
+							   is_secret_option(def->defname));
 		if (strcmp(def->defname, "api_url") == 0 ||
 			strcmp(def->defname, "qstash_url") == 0)
 		{
-			if (!superuser())
+			if (!may_set_host(def->defname, value))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("permission denied to set option \"%s\"",
 								def->defname),
 						 errdetail("Only superusers may choose the host the "
-								   "backend connects to.")));
+								   "backend connects to."),
+						 errhint("Other roles may keep the value a superuser "
+								 "set on a server they own, or use the "
+								 "default, %s.",
+								 strcmp(def->defname, "api_url") == 0
+									 ? QS_DEFAULT_API_URL
+									 : QS_DEFAULT_QSTASH_URL)));
 			check_url(def->defname, value);
 		}
 		else if (strcmp(def->defname, "timeout_ms") == 0 ||
@@ -269,6 +350,26 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 	}
 
 	PG_RETURN_VOID();
+}
+
+/*
+ * A 64-bit hash of the credentials a request sends: cache entries fetched
+ * with other credentials (before an ALTER USER MAPPING) never match.
+ */
+static uint64
+credentials_fingerprint(const QsConn *conn)
+{
+	const char *parts[3] = {conn->email, conn->api_key, conn->token};
+	uint64 h = 0;
+
+	for (int i = 0; i < lengthof(parts); i++)
+	{
+		const char *v = parts[i] ? parts[i] : "";
+
+		h = hash_bytes_extended((const unsigned char *) v, strlen(v),
+								h + i + 1);
+	}
+	return h;
 }
 
 /*
@@ -323,6 +424,7 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	{
 		DefElem *def = (DefElem *) lfirst(lc);
 
+		check_no_control_chars(def->defname, defGetString(def), false);
 		if (strcmp(def->defname, "api_url") == 0)
 			conn->api_url = defGetString(def);
 		else if (strcmp(def->defname, "qstash_url") == 0)
@@ -338,6 +440,10 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	{
 		DefElem *def = (DefElem *) lfirst(lc);
 
+		/* a mapping stored before 0.2.0 was not checked: never send it */
+		check_no_control_chars(def->defname, defGetString(def),
+							   is_secret_option(def->defname));
+
 		if (strcmp(def->defname, "email") == 0)
 			conn->email = defGetString(def);
 		else if (strcmp(def->defname, "api_key") == 0)
@@ -348,7 +454,26 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 			conn->reveal_secrets =
 				parse_bool_option(def->defname, defGetString(def));
 	}
+	conn->fingerprint = credentials_fingerprint(conn);
 	return conn;
+}
+
+static AclResult
+server_usage(Oid serverid)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_aclcheck(ForeignServerRelationId, serverid, GetUserId(),
+						   ACL_USAGE);
+#else
+	return pg_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE);
+#endif
+}
+
+/* Has the current role USAGE on the server? */
+bool
+qs_may_use_server(Oid serverid)
+{
+	return server_usage(serverid) == ACLCHECK_OK;
 }
 
 /*
@@ -370,13 +495,7 @@ qs_conn_by_name(const char *servername)
 			 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER "
 					 "qstash_fdw, or name another server in qstash.server.",
 					 quote_identifier(servername))));
-#if PG_VERSION_NUM >= 160000
-	aclresult = object_aclcheck(ForeignServerRelationId, server->serverid,
-								GetUserId(), ACL_USAGE);
-#else
-	aclresult =
-		pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-#endif
+	aclresult = server_usage(server->serverid);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
 	return qs_conn_by_oid(server->serverid, GetUserId());

@@ -25,6 +25,7 @@ int qs_guc_max_response_bytes = 64 * 1024 * 1024;
 int qs_guc_max_retries = 3;
 int qs_guc_retry_max_wait_ms = 2000;
 int qs_guc_cache_ttl = 0;
+int qs_guc_cache_max_bytes = 64 * 1024 * 1024;
 int qs_guc_max_pages = 100;
 char *qs_guc_ca_file = NULL;
 
@@ -73,6 +74,14 @@ _PG_init(void)
 							"statements (0 = only within a statement).",
 							NULL, &qs_guc_cache_ttl, 0, 0, 86400, PGC_USERSET,
 							GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable(
+		"qstash.cache_max_bytes",
+		"Most memory the responses kept for qstash.cache_ttl may take.",
+		"The oldest responses are dropped first; the current statement's "
+		"own responses are kept until it ends.",
+		&qs_guc_cache_max_bytes, 64 * 1024 * 1024, 0, MaxAllocSize / 2,
+		PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 
 	DefineCustomIntVariable(
 		"qstash.max_pages",

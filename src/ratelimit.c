@@ -18,35 +18,47 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "errors.h"
 #include "ratelimit.h"
+
+/*
+ * A rate-limit header as it may be shown: printable ASCII, cut (the value
+ * goes into DETAIL, which must convert to any client encoding).
+ */
+static char *
+header_value(const QsHttpResponse *resp, const char *name)
+{
+	char *v = qs_http_header(resp, name);
+
+	return v ? qs_printable(v, strlen(v)) : NULL;
+}
 
 void
 qs_ratelimit_parse(const QsHttpResponse *resp, QsRateLimit *rl)
 {
 	memset(rl, 0, sizeof(*rl));
-	if ((rl->limit = qs_http_header(resp, "x-ratelimit-limit-requests")) !=
-		NULL)
+	if ((rl->limit = header_value(resp, "x-ratelimit-limit-requests")) != NULL)
 	{
 		rl->kind = QS_RL_CHAT;
-		rl->remaining = qs_http_header(resp, "x-ratelimit-remaining-requests");
-		rl->reset = qs_http_header(resp, "x-ratelimit-reset-requests");
-		rl->limit_tokens = qs_http_header(resp, "x-ratelimit-limit-tokens");
+		rl->remaining = header_value(resp, "x-ratelimit-remaining-requests");
+		rl->reset = header_value(resp, "x-ratelimit-reset-requests");
+		rl->limit_tokens = header_value(resp, "x-ratelimit-limit-tokens");
 		rl->remaining_tokens =
-			qs_http_header(resp, "x-ratelimit-remaining-tokens");
-		rl->reset_tokens = qs_http_header(resp, "x-ratelimit-reset-tokens");
+			header_value(resp, "x-ratelimit-remaining-tokens");
+		rl->reset_tokens = header_value(resp, "x-ratelimit-reset-tokens");
 	}
-	else if ((rl->limit = qs_http_header(resp, "RateLimit-Limit")) != NULL)
+	else if ((rl->limit = header_value(resp, "RateLimit-Limit")) != NULL)
 	{
 		rl->kind = QS_RL_DAILY;
-		rl->remaining = qs_http_header(resp, "RateLimit-Remaining");
-		rl->reset = qs_http_header(resp, "RateLimit-Reset");
+		rl->remaining = header_value(resp, "RateLimit-Remaining");
+		rl->reset = header_value(resp, "RateLimit-Reset");
 	}
 	else
 	{
 		rl->kind = QS_RL_BURST;
-		rl->limit = qs_http_header(resp, "Burst-RateLimit-Limit");
-		rl->remaining = qs_http_header(resp, "Burst-RateLimit-Remaining");
-		rl->reset = qs_http_header(resp, "Burst-RateLimit-Reset");
+		rl->limit = header_value(resp, "Burst-RateLimit-Limit");
+		rl->remaining = header_value(resp, "Burst-RateLimit-Remaining");
+		rl->reset = header_value(resp, "Burst-RateLimit-Reset");
 	}
 }
 
@@ -161,7 +173,7 @@ static MemoryContext observed_cxt = NULL;
 static List *observed = NIL;
 
 static void
-remember(const char *server, const char *kind, char *limit, char *remaining,
+remember(Oid serverid, const char *kind, char *limit, char *remaining,
 		 char *reset)
 {
 	MemoryContext old;
@@ -178,13 +190,13 @@ remember(const char *server, const char *kind, char *limit, char *remaining,
 	{
 		QsObservedLimit *e = (QsObservedLimit *) lfirst(lc);
 
-		if (strcmp(e->server, server) == 0 && strcmp(e->kind, kind) == 0)
+		if (e->serverid == serverid && strcmp(e->kind, kind) == 0)
 			o = e;
 	}
 	if (o == NULL)
 	{
 		o = palloc0(sizeof(QsObservedLimit));
-		strlcpy(o->server, server, NAMEDATALEN);
+		o->serverid = serverid;
 		o->kind = kind;
 		observed = lappend(observed, o);
 	}
@@ -210,19 +222,19 @@ remember(const char *server, const char *kind, char *limit, char *remaining,
  * status: QStash sends Burst-RateLimit-* on successful responses too.
  */
 void
-qs_ratelimit_observe(const char *server, const QsHttpResponse *resp)
+qs_ratelimit_observe(Oid serverid, const QsHttpResponse *resp)
 {
-	remember(server, "burst", qs_http_header(resp, "Burst-RateLimit-Limit"),
+	remember(serverid, "burst", qs_http_header(resp, "Burst-RateLimit-Limit"),
 			 qs_http_header(resp, "Burst-RateLimit-Remaining"),
 			 qs_http_header(resp, "Burst-RateLimit-Reset"));
-	remember(server, "daily", qs_http_header(resp, "RateLimit-Limit"),
+	remember(serverid, "daily", qs_http_header(resp, "RateLimit-Limit"),
 			 qs_http_header(resp, "RateLimit-Remaining"),
 			 qs_http_header(resp, "RateLimit-Reset"));
-	remember(server, "chat_requests",
+	remember(serverid, "chat_requests",
 			 qs_http_header(resp, "x-ratelimit-limit-requests"),
 			 qs_http_header(resp, "x-ratelimit-remaining-requests"),
 			 qs_http_header(resp, "x-ratelimit-reset-requests"));
-	remember(server, "chat_tokens",
+	remember(serverid, "chat_tokens",
 			 qs_http_header(resp, "x-ratelimit-limit-tokens"),
 			 qs_http_header(resp, "x-ratelimit-remaining-tokens"),
 			 qs_http_header(resp, "x-ratelimit-reset-tokens"));

@@ -37,12 +37,11 @@ extern char *qs_ratelimit_detail(const QsRateLimit *rl);
 extern char *qs_format_utc(TimestampTz t);
 
 /* The last rate-limit figures seen per (server, kind), for the view. */
-extern void qs_ratelimit_observe(const char *server,
-								 const QsHttpResponse *resp);
+extern void qs_ratelimit_observe(Oid serverid, const QsHttpResponse *resp);
 
 typedef struct QsObservedLimit
 {
-	char server[NAMEDATALEN];
+	Oid serverid;
 	const char *kind; /* burst, daily, chat_requests, chat_tokens */
 	char *limit;	  /* raw header values, or NULL */
 	char *remaining;

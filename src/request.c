@@ -62,8 +62,10 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 		return -1;
 	if (resp->transport != QS_TRANSPORT_OK)
 	{
+		/* a certificate that failed verification will fail again */
 		if (resp->transport == QS_TRANSPORT_TOO_LARGE ||
 			resp->transport == QS_TRANSPORT_NO_MEMORY ||
+			resp->transport == QS_TRANSPORT_TLS ||
 			resp->transport == QS_TRANSPORT_SETUP)
 			return -1;
 	}
@@ -153,6 +155,7 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 	key.serverid = conn->serverid;
 	key.umid = conn->umid;
 	key.userid = conn->userid;
+	key.fingerprint = conn->fingerprint;
 	key.url = req.url;
 	if (qs_cache_get(&key, &cached_status, &cached_body, &cached_len))
 	{
@@ -171,7 +174,7 @@ qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 
 		qs_http_get(&req, &resp);
 		if (resp.transport == QS_TRANSPORT_OK)
-			qs_ratelimit_observe(conn->servername, &resp);
+			qs_ratelimit_observe(conn->serverid, &resp);
 		if (stats)
 		{
 			stats->requests++;

@@ -14,6 +14,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
@@ -70,12 +72,91 @@ cmp_keys(const void *a, const void *b)
 	return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
+/*
+ * The type of a catalog column (its sqltype), resolved once per call: the
+ * catalog holds names such as "uuid" or "text[]".
+ */
+static Oid
+catalog_type(const QsColumn *col)
+{
+	Oid typid;
+	int32 typmod;
+
+	parseTypeString(col->sqltype, &typid, &typmod, false);
+	return typid;
+}
+
+/*
+ * Can a column declared as typid hold what the endpoint produces for col?
+ * The catalog's own type (or a domain over it), or any type the catalog
+ * type is assignable to (as INSERT would accept it: text for a uuid,
+ * numeric for a bigint).  Values of any type other than the catalog's own
+ * go through the declared type's input function, never through a fast
+ * path of another type.
+ */
+static bool
+column_type_ok(const QsColumn *col, Oid typid, Oid *expected)
+{
+	Oid want = catalog_type(col);
+
+	*expected = want;
+	if (typid == want || getBaseType(typid) == want)
+		return true;
+	return can_coerce_type(1, &want, &typid, COERCION_ASSIGNMENT);
+}
+
+/*
+ * Check that every column of tupdesc is a column of the endpoint, with a
+ * type the endpoint can produce.  Called when a foreign table is planned
+ * (so plain EXPLAIN reports it) and when a mapper is created: nothing is
+ * ever read as a type the column does not have.
+ */
+void
+qs_mapper_check_columns(const QsEndpoint *ep, TupleDesc tupdesc,
+						const char *objname)
+{
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		const QsColumn *col;
+		Oid expected;
+
+		if (att->attisdropped)
+			continue;
+		col = qs_endpoint_column(ep, NameStr(att->attname));
+		if (col == NULL)
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+				 errmsg(
+					 "column \"%s\" of %s is not a column of endpoint \"%s\"",
+					 NameStr(att->attname), objname, ep->name),
+				 errhint("Valid columns are: %s.",
+						 qs_endpoint_column_names(ep))));
+		if (!column_type_ok(col, att->atttypid, &expected))
+			ereport(
+				ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of %s has type %s, which endpoint "
+						"\"%s\" cannot produce",
+						NameStr(att->attname), objname,
+						format_type_be(att->atttypid), ep->name),
+				 errdetail("The endpoint produces type %s for this "
+						   "column.",
+						   format_type_be(expected)),
+				 errhint("Declare the column as %s, or as another type "
+						 "that values of type %s can be assigned to.",
+						 format_type_be(expected), format_type_be(expected))));
+	}
+}
+
 QsMapper *
 qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 				 const char *objname)
 {
 	QsMapper *m = palloc0(sizeof(QsMapper));
 
+	qs_mapper_check_columns(ep, tupdesc, objname);
 	m->ep = ep;
 	m->tupdesc = tupdesc;
 	m->reveal_secrets = reveal_secrets;
@@ -105,15 +186,6 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 		if (att->attisdropped)
 			continue;
 		a->col = qs_endpoint_column(ep, NameStr(att->attname));
-		if (a->col == NULL)
-			ereport(
-				ERROR,
-				(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
-				 errmsg(
-					 "column \"%s\" of %s is not a column of endpoint \"%s\"",
-					 NameStr(att->attname), objname, ep->name),
-				 errhint("Valid columns are: %s.",
-						 qs_endpoint_column_names(ep))));
 		a->typid = att->atttypid;
 		a->typmod = att->atttypmod;
 		a->mcxt = CurrentMemoryContext;
@@ -321,7 +393,11 @@ body_datum(QsMapper *m, QsAttMap *a, QsJson *row, bool *isnull)
 		SET_VARSIZE(b, VARHDRSZ + len);
 		memcpy(VARDATA(b), data, len);
 		*isnull = false;
-		return PointerGetDatum(b);
+		if (a->typid == BYTEAOID)
+			return PointerGetDatum(b);
+		/* another declared type reads the bytes' text form, as a cast */
+		return input(a, DatumGetCString(DirectFunctionCall1(
+							byteaout, PointerGetDatum(b))));
 	}
 	if (memchr(data, '\0', len) != NULL ||
 		!pg_verify_mbstr(PG_UTF8, data, len, true))
@@ -743,9 +819,8 @@ put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
 	QsJson *arr;
 
 	if (qsjson_kind(doc) != QSJ_OBJECT)
-		unexpected_shape(m,
-						 psprintf("The response is a %s, expected an object.",
-								  qsjson_kind_name(qsjson_kind(doc))));
+		unexpected_shape(m, psprintf("The response is %s, expected an object.",
+									 qsjson_kind_phrase(qsjson_kind(doc))));
 	m->cur_row = 0;
 	while (qsjson_object_next(doc, &it, &key, &arr))
 	{
@@ -824,9 +899,13 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 	static const QsParams no_params = {0};
 	static const QsPoint no_point = {0};
 	int64 stored = 0;
+	bool want_object;
 
 	if (params == NULL)
 		params = &no_params;
+	/* one object for a lookup by id or a one-object endpoint, else a list */
+	want_object =
+		m->ep->one_object || (params->id != NULL && m->ep->path_by_id != NULL);
 
 	/* request parameters are the same for every row: convert them once */
 	for (int i = 0; i < m->tupdesc->natts; i++)
@@ -849,12 +928,13 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 
 	if (m->ep->shape == QS_SHAPE_STATS)
 		put_stats(m, doc, params, store);
-	else if (qsjson_kind(doc) == QSJ_OBJECT)
+	else if (want_object != (qsjson_kind(doc) == QSJ_OBJECT))
+		unexpected_shape(m, psprintf("The response is %s, expected %s.",
+									 qsjson_kind_phrase(qsjson_kind(doc)),
+									 want_object ? "an object" : "an array"));
+	else if (want_object)
 	{
 		/* a single object (GET /user/{id}, stats_summary) is one row */
-		if (m->ep->shape == QS_SHAPE_SCALARS)
-			unexpected_shape(m,
-							 "The response is an object, expected an array.");
 		m->cur_row = 0;
 		if (max_rows != 0)
 		{
@@ -862,7 +942,7 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 			stored = 1;
 		}
 	}
-	else if (qsjson_kind(doc) == QSJ_ARRAY)
+	else
 	{
 		int n = qsjson_array_length(doc);
 
@@ -882,10 +962,6 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 		}
 		stored = n;
 	}
-	else
-		unexpected_shape(m,
-						 psprintf("The response is a %s, expected an array.",
-								  qsjson_kind_name(qsjson_kind(doc))));
 
 	error_context_stack = errcb.previous;
 	return stored;

@@ -43,6 +43,8 @@ typedef struct QsParams
 	int64 limit; /* paged endpoints: stop after this many rows; 0: all */
 } QsParams;
 
+extern void qs_mapper_check_columns(const QsEndpoint *ep, TupleDesc tupdesc,
+									const char *objname);
 extern QsMapper *qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc,
 								  bool reveal_secrets, const char *objname);
 extern int64 qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params,

@@ -54,6 +54,29 @@ escape_segment(const char *s)
 	return escape_utf8(pg_server_to_any(s, strlen(s), PG_UTF8));
 }
 
+/*
+ * An id from SQL as one path segment: percent-encoded, and "." or ".."
+ * with their dots encoded too, so that no server or client resolves them
+ * as the current or parent directory ("/v2/schedules/.." is not
+ * "/v2/").
+ */
+static char *
+escape_path_id(const char *id)
+{
+	char *seg = escape_segment(id);
+
+	if (strspn(seg, ".") == strlen(seg))
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		for (const char *p = seg; *p; p++)
+			appendStringInfoString(&buf, "%2E");
+		return buf.data;
+	}
+	return seg;
+}
+
 /* The ids of the account's instances, in the order the API lists them. */
 static List *
 list_instance_ids(const QsConn *conn, QsFetchStats *stats)
@@ -68,8 +91,8 @@ list_instance_ids(const QsConn *conn, QsFetchStats *stats)
 
 	if (qsjson_kind(doc) != QSJ_ARRAY)
 		qs_unexpected_json(users->name,
-						   psprintf("The response is a %s, expected an array.",
-									qsjson_kind_name(qsjson_kind(doc))));
+						   psprintf("The response is %s, expected an array.",
+									qsjson_kind_phrase(qsjson_kind(doc))));
 	n = qsjson_array_length(doc);
 	MemoryContextSwitchTo(old);
 	for (int i = 0; i < n; i++)
@@ -272,8 +295,8 @@ scan_pages(const QsConn *conn, const QsEndpoint *ep, const QsParams *p,
 		doc = qs_fetch(conn, ep->api, path, false, stats);
 		if (qsjson_kind(doc) != QSJ_OBJECT)
 			qs_unexpected_json(
-				ep->name, psprintf("The response is a %s, expected an object.",
-								   qsjson_kind_name(qsjson_kind(doc))));
+				ep->name, psprintf("The response is %s, expected an object.",
+								   qsjson_kind_phrase(qsjson_kind(doc))));
 		rows = qsjson_object_get(doc, ep->rows_key);
 		if (rows == NULL && ep->rows_key_alt != NULL)
 			rows = qsjson_object_get(doc, ep->rows_key_alt);
@@ -345,9 +368,13 @@ qs_scan(const QsConn *conn, const QsEndpoint *ep, const QsParams *params,
 	{
 		/* a lookup by id: an id the API does not know gives no rows */
 		if (p.id != NULL && ep->path_by_id != NULL)
-			fetch_and_map(conn, ep,
-						  psprintf(ep->path_by_id, escape_segment(p.id)), true,
-						  &p, mapper, store, stats);
+		{
+			/* no object has the empty id: no rows, and no request */
+			if (p.id[0] != '\0')
+				fetch_and_map(conn, ep,
+							  psprintf(ep->path_by_id, escape_path_id(p.id)),
+							  true, &p, mapper, store, stats);
+		}
 		else
 			fetch_and_map(conn, ep, ep->path, false, &p, mapper, store, stats);
 		return;
@@ -362,7 +389,11 @@ qs_scan(const QsConn *conn, const QsEndpoint *ep, const QsParams *params,
 	foreach (lc, ids)
 	{
 		char *id = (char *) lfirst(lc);
-		char *path = psprintf(ep->path, escape_segment(id));
+		char *path;
+
+		if (id[0] == '\0')
+			continue; /* no instance has the empty id */
+		path = psprintf(ep->path, escape_path_id(id));
 
 		if (ep->takes_period)
 			path = psprintf("%s?period=%s", path, p.period);

@@ -4,8 +4,10 @@
   ctl.py queue [--path P] [--status N] [--header 'K: V']... [--body TEXT]
                [--body-repeat N] [--body-b64 B64] [--delay-ms N]
                [--body-delay-ms N] [--close-mid-body] [--reset-in-ms N]
-               [--times N] [--after N]
+               [--times N] [--after N] [--reset-header NAME] [--pad-to N]
   ctl.py fixture PATH FILE
+  ctl.py generate PATH KIND ROWS BYTES   (prints the body size)
+  ctl.py tls       TLS handshakes attempted so far
   ctl.py log       one line per request: METHOD PATH[?QUERY] conn=N auth=K agent=A
   ctl.py count     requests=N connections=M
 
@@ -42,6 +44,11 @@ def main():
     q.add_argument("--body-b64", help="the body as base64 (for bytes that are not text)")
     q.add_argument("--reset-in-ms", type=int,
                    help="Burst-RateLimit-Reset this many ms from now (epoch ms)")
+    q.add_argument("--reset-header",
+                   help="the header --reset-in-ms sets (default "
+                        "Burst-RateLimit-Reset)")
+    q.add_argument("--pad-to", type=int,
+                   help="pad the body with spaces to this many bytes")
     q.add_argument("--delay-ms", type=int, default=0)
     q.add_argument("--body-delay-ms", type=int, default=0)
     q.add_argument("--close-mid-body", action="store_true")
@@ -51,6 +58,12 @@ def main():
     f = sub.add_parser("fixture")
     f.add_argument("path")
     f.add_argument("file")
+    g = sub.add_parser("generate")
+    g.add_argument("path")
+    g.add_argument("kind")
+    g.add_argument("rows", type=int)
+    g.add_argument("bytes", type=int)
+    sub.add_parser("tls")
     sub.add_parser("log")
     sub.add_parser("count")
     a = ap.parse_args()
@@ -70,9 +83,19 @@ def main():
             item["body_b64"] = a.body_b64
         if a.reset_in_ms is not None:
             item["reset_in_ms"] = a.reset_in_ms
+        if a.reset_header:
+            item["reset_header"] = a.reset_header
+        if a.pad_to:
+            item["pad_to"] = a.pad_to
         if a.after:
             item["after"] = a.after
         call(a.url, "/_mock/queue", [item] * a.times)
+    elif a.cmd == "generate":
+        r = call(a.url, "/_mock/generate", {"path": a.path, "kind": a.kind,
+                                            "rows": a.rows, "bytes": a.bytes})
+        print("generated %d bytes" % r["bytes"])
+    elif a.cmd == "tls":
+        print("tls handshakes=%d" % call(a.url, "/_mock/tls"))
     elif a.cmd == "fixture":
         call(a.url, "/_mock/fixture", {"path": a.path, "file": a.file})
     elif a.cmd in ("log", "count"):

@@ -9,7 +9,13 @@ API's filters), and has a control interface under /_mock/ (never logged) to:
   POST /_mock/reset                 forget the log, the queue and overrides
   POST /_mock/queue    {json}       queue scripted responses (see Script)
   POST /_mock/fixture  {path,file}  serve fixtures/<file> for GET <path>
+  POST /_mock/generate {path,kind,rows,bytes}
+                                    serve generated data for GET <path>:
+                                    kind "logs" (one page of log entries)
+                                    or "users" (a list of instances), each
+                                    row carrying about <bytes> bytes
   GET  /_mock/log                   the requests seen since the last reset
+  GET  /_mock/tls                   TLS handshakes attempted (all time)
 
 Each logged request records method, path, query, the connection it came on
 and whether its credentials were right, so tests can assert how many
@@ -41,11 +47,14 @@ class State:
         self.conn_ids = itertools.count(1)
         self.reset()
 
+        self.tls_attempts = 0
+
     def reset(self):
         with self.lock:
             self.log = []
             self.queue = []
             self.overrides = {}
+            self.generated = {}
 
 
 # period -> (data points, seconds between points), as the API documents it
@@ -172,6 +181,25 @@ def make_dlq(n=230):
 
 LOGS = make_logs()
 DLQ = make_dlq()
+
+
+def generate(kind, rows, size):
+    """Rows of about size bytes each, for tests of large responses."""
+    if kind == "logs":
+        out = []
+        for i in range(rows):
+            body = ("%06d" % i) * (size // 6)
+            out.append({"time": NOW_MS - i * 1000, "messageId": "msg_big%04d" % i,
+                        "state": "DELIVERED", "url": URLS[i % 3],
+                        "body": b64(body), "labels": ["big"]})
+        return json.dumps({"events": out}).encode()
+    if kind == "users":
+        base = json.loads(load_fixture("users.json"))[0]
+        out = [dict(base, id="00000000-0000-4000-8000-%012d" % i,
+                    budget=i, notes=("n%05d" % i) * (size // 6))
+               for i in range(rows)]
+        return json.dumps(out).encode()
+    raise ValueError("unknown kind %r" % kind)
 
 
 def multi(q, name):
@@ -342,6 +370,15 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.overrides[req["path"]] = req["file"]
             return self.send(200, "{}")
+        if path == "/_mock/generate":
+            req = json.loads(self.read_body())
+            data = generate(req["kind"], int(req["rows"]), int(req["bytes"]))
+            with st.lock:
+                st.generated[req["path"]] = data
+            return self.send(200, json.dumps({"bytes": len(data)}))
+        if path == "/_mock/tls":
+            with st.lock:
+                return self.send(200, json.dumps(st.tls_attempts))
         if path == "/_mock/log":
             with st.lock:
                 return self.send(200, json.dumps(st.log))
@@ -361,10 +398,13 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def override(self, path):
-        """The fixture set for this path by /_mock/fixture, or None."""
+        """The data set for this path by /_mock/fixture or /_mock/generate."""
         st = self.server.state
         with st.lock:
             name = st.overrides.get(path)
+            data = st.generated.get(path)
+        if data is not None:
+            return data
         return load_fixture(name) if name else None
 
     def route(self, path, query):
@@ -434,11 +474,17 @@ class Handler(BaseHTTPRequestHandler):
                 body = base64.b64decode(item["body_b64"])
             headers = dict(item.get("headers") or {})
             if "reset_in_ms" in item:
-                # a burst limit that resets shortly, in epoch milliseconds
-                headers["Burst-RateLimit-Reset"] = str(
+                # a limit that resets this long from now, in epoch ms
+                name = item.get("reset_header") or "Burst-RateLimit-Reset"
+                headers[name] = str(
                     int(time.time() * 1000) + int(item["reset_in_ms"]))
             if "body_repeat" in item:
                 body = body * int(item["body_repeat"])
+            if "pad_to" in item:
+                # white space after the document: a body of an exact size
+                if isinstance(body, str):
+                    body = body.encode()
+                body = body + b" " * (int(item["pad_to"]) - len(body))
             return self.send(item.get("status", 200), body,
                              headers, item.get("delay_ms", 0),
                              item.get("body_delay_ms", 0),
@@ -467,6 +513,13 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls = False
+
+    def get_request(self):
+        if self.tls:
+            with self.state.lock:
+                self.state.tls_attempts += 1
+        return super().get_request()
 
     def handle_error(self, request, client_address):
         # A client that hung up (cancel, timeout, size cap) is expected;
@@ -483,6 +536,7 @@ def make_server(email, api_key, token, port=0, tls=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*tls)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        srv.tls = True
     return srv
 
 

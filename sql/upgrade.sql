@@ -1,0 +1,81 @@
+--
+-- upgrade: ALTER EXTENSION qstash UPDATE from the released 0.1.0 gives
+-- exactly the objects of a fresh install of the current version
+--
+SET client_min_messages = warning;
+
+-- Every member object of the extension with everything that defines it:
+-- its definition, owner-independent privileges and comment, named (never
+-- by OID, which differ between the two installs).
+CREATE FUNCTION ext_objects() RETURNS TABLE (object text, definition text)
+LANGUAGE sql AS $$
+  WITH members AS (
+    SELECT d.classid, d.objid
+      FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
+     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+       AND e.extname = 'qstash')
+  SELECT pg_describe_object(m.classid, m.objid, 0),
+         concat_ws(E'\n',
+           CASE m.classid
+             WHEN 'pg_proc'::regclass THEN
+               (SELECT pg_get_functiondef(p.oid) || ' acl ' || coalesce(p.proacl::text, 'default')
+                  FROM pg_proc p WHERE p.oid = m.objid)
+             WHEN 'pg_class'::regclass THEN
+               (SELECT c.relkind::text || ' acl ' || coalesce(c.relacl::text, 'default') || ' ' ||
+                       coalesce(pg_get_viewdef(c.oid), '') || ' ' ||
+                       coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
+                                                   CASE WHEN a.attnotnull THEN ' not null' ELSE '' END ||
+                                                   coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''),
+                                                   ', ' ORDER BY a.attnum)
+                                   FROM pg_attribute a
+                                   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') || ' ' ||
+                       coalesce((SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY 1)
+                                   FROM pg_index i WHERE i.indrelid = c.oid), '') || ' ' ||
+                       coalesce((SELECT string_agg(pg_get_constraintdef(k.oid), '; ' ORDER BY 1)
+                                   FROM pg_constraint k WHERE k.conrelid = c.oid), '')
+                  FROM pg_class c WHERE c.oid = m.objid)
+             WHEN 'pg_type'::regclass THEN
+               (SELECT format_type(t.oid, NULL) || ' ' || t.typtype::text FROM pg_type t WHERE t.oid = m.objid)
+             WHEN 'pg_foreign_data_wrapper'::regclass THEN
+               (SELECT w.fdwhandler::regproc || ' ' || w.fdwvalidator::regproc || ' ' ||
+                       coalesce(w.fdwoptions::text, '') || ' acl ' || coalesce(w.fdwacl::text, 'default')
+                  FROM pg_foreign_data_wrapper w WHERE w.oid = m.objid)
+             ELSE 'unchecked class ' || m.classid::regclass
+           END,
+           'comment: ' || obj_description(m.objid, m.classid::regclass::name))
+    FROM members m
+  UNION ALL
+  -- the tables pg_dump dumps, and their conditions
+  SELECT 'extension configuration', array_to_string(ARRAY(
+           SELECT c::regclass::text || coalesce(' ' || w, '')
+             FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(c, w)
+            WHERE e.extname = 'qstash' ORDER BY 1), ', ')
+$$;
+
+CREATE EXTENSION qstash VERSION '0.1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'qstash';
+ALTER EXTENSION qstash UPDATE;
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'qstash') AS current
+  FROM pg_extension WHERE extname = 'qstash';
+CREATE TEMP TABLE upgraded AS SELECT * FROM ext_objects();
+DROP EXTENSION qstash;
+CREATE EXTENSION qstash;
+CREATE TEMP TABLE fresh AS SELECT * FROM ext_objects();
+
+-- what it compares: every kind of member object
+SELECT split_part(object, ' ', 1) AS kind, count(*) FROM fresh GROUP BY 1 ORDER BY 1;
+-- and the differences: none
+SELECT 'only after the update' AS side, * FROM (TABLE upgraded EXCEPT TABLE fresh) u
+UNION ALL
+SELECT 'only in a fresh install', * FROM (TABLE fresh EXCEPT TABLE upgraded) f
+ORDER BY 1, 2;
+SELECT count(*) = (SELECT count(*) FROM fresh) AS same_count FROM upgraded;
+
+-- every update path from 0.1.0 reaches the current version
+SELECT source, target, path FROM pg_extension_update_paths('qstash')
+ WHERE source = '0.1.0' AND path IS NOT NULL ORDER BY target;
+
+DROP EXTENSION qstash;
+DROP FUNCTION ext_objects();
+RESET client_min_messages;
