@@ -1,4 +1,5 @@
-# pg_qstash: PGXS build.  Warnings as errors come from CI (PG_CFLAGS=-Werror).
+# pg_qstash: PGXS build.  Warning flags come from PG_CFLAGS (test/lib.sh sets
+# the project's: -Wall -Wextra ..., and -Werror in CI), never from here.
 
 EXTENSION = qstash
 MODULE_big = qstash
@@ -10,9 +11,11 @@ OBJS = \
 	src/errors.o \
 	src/options.o \
 	src/catalog.o \
-	src/request.o \
+	src/plan.o \
+	src/pushdown.o \
+	src/fetch.o \
 	src/cache.o \
-	src/scan.o \
+	src/runner.o \
 	src/rows.o \
 	src/functions.o \
 	src/fdw.o
@@ -25,7 +28,7 @@ PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
-REGRESS = options users stats fdw snapshot errors rest hostile hardening upgrade
+REGRESS = options users stats fdw snapshot errors rest plan hostile hardening upgrade
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
 # TAP tests (make installcheck runs them too; they start their own clusters)
 TAP_TESTS = 1
@@ -34,9 +37,7 @@ PROVE_FLAGS = -I $(srcdir)/test/t
 
 PKG_CONFIG ?= pkg-config
 PG_CPPFLAGS = -I$(srcdir)/src $(shell $(PKG_CONFIG) --cflags libcurl json-c) \
-	-DQSTASH_VERSION='"$(EXTVERSION)"' \
-	-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-	-Wno-missing-field-initializers
+	-DQSTASH_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl json-c)
 
 PG_CONFIG ?= pg_config

@@ -14,6 +14,7 @@
 #include "lib/stringinfo.h"
 
 #include "catalog.h"
+#include "errors.h"
 
 static const QsColumn users_columns[] = {
 	{"id", "uuid", "id", QSC_TEXT, false},
@@ -108,19 +109,50 @@ static const QsColumn ipv4_columns[] = {
  * alt_key.
  */
 
+/*
+ * Columns the message log and the dead letter queue share, in the same
+ * order: where a message goes, and what it is labelled and limited by.
+ */
+#define MESSAGE_ROUTE_COLUMNS                                                 \
+	{"url", "text", "url", QSC_TEXT, false},                                  \
+		{"topic_name", "text", "topicName", QSC_TEXT, false},                 \
+		{"endpoint_name", "text", "endpointName", QSC_TEXT, false},           \
+		{"schedule_id", "text", "scheduleId", QSC_TEXT, false},               \
+		{"queue_name", "text", "queueName", QSC_TEXT, false},                 \
+		{"method", "text", "method", QSC_TEXT, false},                        \
+	{                                                                         \
+		"header", "jsonb", "header", QSC_JSONB, false                         \
+	}
+#define MESSAGE_TAIL_COLUMNS                                                  \
+	{"label", "text", "label", QSC_TEXT, false},                              \
+		{"labels", "text[]", "labels", QSC_TEXT_ARRAY, false},                \
+		{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},      \
+		{"parallelism", "bigint", "parallelism", QSC_INT8, false},            \
+		{"rate", "bigint", "rate", QSC_INT8, false},                          \
+		{"period", "bigint", "period", QSC_INT8, false},                      \
+	{                                                                         \
+		"extra", "jsonb", NULL, QSC_EXTRA, false                              \
+	}
+
+/*
+ * The filters on where a message goes, of the message log (one value
+ * each) and of the dead letter queue (several values each, OR-ed).
+ */
+#define ROUTE_FILTERS(multi)                                                  \
+	{"url", QSF_QUERY, "url", (multi), true},                                 \
+		{"topic_name", QSF_QUERY, "topicName", (multi), true},                \
+		{"queue_name", QSF_QUERY, "queueName", (multi), true},                \
+	{                                                                         \
+		"schedule_id", QSF_QUERY, "scheduleId", (multi), true                 \
+	}
+
 /* GET /v2/events: one row per log entry (spec: LogEntry) */
 static const QsColumn logs_columns[] = {
 	{"time", "timestamptz", "time", QSC_EPOCH_MS, false},
 	{"message_id", "text", "messageId", QSC_TEXT, false},
 	{"state", "text", "state", QSC_TEXT, false},
 	{"error", "text", "error", QSC_TEXT, false},
-	{"url", "text", "url", QSC_TEXT, false},
-	{"topic_name", "text", "topicName", QSC_TEXT, false},
-	{"endpoint_name", "text", "endpointName", QSC_TEXT, false},
-	{"schedule_id", "text", "scheduleId", QSC_TEXT, false},
-	{"queue_name", "text", "queueName", QSC_TEXT, false},
-	{"method", "text", "method", QSC_TEXT, false},
-	{"header", "jsonb", "header", QSC_JSONB, false},
+	MESSAGE_ROUTE_COLUMNS,
 	{"body", "bytea", "body", QSC_BODY, false},
 	{"body_text", "text", "body", QSC_BODY_TEXT, false},
 	{"next_delivery_time", "timestamptz", "nextDeliveryTime", QSC_EPOCH_MS,
@@ -139,13 +171,7 @@ static const QsColumn logs_columns[] = {
 	{"failure_callback", "text", "failureCallback", QSC_TEXT, false},
 	{"failure_callback_headers", "jsonb", "failureCallbackHeaders", QSC_JSONB,
 	 false},
-	{"label", "text", "label", QSC_TEXT, false},
-	{"labels", "text[]", "labels", QSC_TEXT_ARRAY, false},
-	{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},
-	{"parallelism", "bigint", "parallelism", QSC_INT8, false},
-	{"rate", "bigint", "rate", QSC_INT8, false},
-	{"period", "bigint", "period", QSC_INT8, false},
-	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+	MESSAGE_TAIL_COLUMNS,
 };
 
 /*
@@ -156,10 +182,7 @@ static const QsColumn logs_columns[] = {
 static const QsFilter logs_filters[] = {
 	{"state", QSF_QUERY, "state", false, true},
 	{"message_id", QSF_QUERY, "messageId", false, true},
-	{"url", QSF_QUERY, "url", false, true},
-	{"topic_name", QSF_QUERY, "topicName", false, true},
-	{"queue_name", QSF_QUERY, "queueName", false, true},
-	{"schedule_id", QSF_QUERY, "scheduleId", false, true},
+	ROUTE_FILTERS(false),
 	{"label", QSF_QUERY, "label", true, false},
 	{"labels", QSF_ELEMENT, "label", true, true},
 	{"time", QSF_TIME},
@@ -170,13 +193,7 @@ static const QsColumn dlq_columns[] = {
 	{"dlq_id", "text", "dlqId", QSC_TEXT, false},
 	{"message_id", "text", "messageId", QSC_TEXT, false},
 	{"created_at", "timestamptz", "createdAt", QSC_EPOCH_MS, false},
-	{"url", "text", "url", QSC_TEXT, false},
-	{"topic_name", "text", "topicName", QSC_TEXT, false},
-	{"endpoint_name", "text", "endpointName", QSC_TEXT, false},
-	{"schedule_id", "text", "scheduleId", QSC_TEXT, false},
-	{"queue_name", "text", "queueName", QSC_TEXT, false},
-	{"method", "text", "method", QSC_TEXT, false},
-	{"header", "jsonb", "header", QSC_JSONB, false},
+	MESSAGE_ROUTE_COLUMNS,
 	{"body", "bytea", "bodyBase64", QSC_BODY, false, "body"},
 	{"body_text", "text", "bodyBase64", QSC_BODY_TEXT, false, "body"},
 	{"not_before", "timestamptz", "notBefore", QSC_EPOCH_MS, false},
@@ -196,22 +213,13 @@ static const QsColumn dlq_columns[] = {
 	{"failure_callback_header", "jsonb", "failureCallbackHeader", QSC_JSONB,
 	 false},
 	{"caller_ip", "text", "callerIP", QSC_TEXT, false, "callerIp"},
-	{"label", "text", "label", QSC_TEXT, false},
-	{"labels", "text[]", "labels", QSC_TEXT_ARRAY, false},
-	{"flow_control_key", "text", "flowControlKey", QSC_TEXT, false},
-	{"parallelism", "bigint", "parallelism", QSC_INT8, false},
-	{"rate", "bigint", "rate", QSC_INT8, false},
-	{"period", "bigint", "period", QSC_INT8, false},
-	{"extra", "jsonb", NULL, QSC_EXTRA, false},
+	MESSAGE_TAIL_COLUMNS,
 };
 
 /* dlqIds makes the API ignore the other filters: not exact */
 static const QsFilter dlq_filters[] = {
 	{"message_id", QSF_QUERY, "messageId", false, true},
-	{"url", QSF_QUERY, "url", true, true},
-	{"topic_name", QSF_QUERY, "topicName", true, true},
-	{"queue_name", QSF_QUERY, "queueName", true, true},
-	{"schedule_id", QSF_QUERY, "scheduleId", true, true},
+	ROUTE_FILTERS(true),
 	{"label", QSF_QUERY, "label", true, false},
 	{"response_status", QSF_QUERY, "responseStatus", true, true},
 	{"dlq_id", QSF_QUERY, "dlqIds", true, false},
@@ -326,6 +334,25 @@ static const QsFilter stats_filters[] = {
 
 #define NCOLS(a) ((int) lengthof(a))
 
+#define COLUMNS(c) .columns = (c), .ncolumns = NCOLS(c)
+#define FILTERS(f) .filters = (f), .nfilters = NCOLS(f)
+
+/* A REST API listing paged by cursor, its rows under key (or alt). */
+#define PAGED_LIST(n, p, key, alt, cols, filt, nrows, desc)                   \
+	{                                                                         \
+		.name = (n), .api = QS_API_REST, .path = (p),                         \
+		.shape = QS_SHAPE_PAGES, .rows_key = (key), .rows_key_alt = (alt),    \
+		COLUMNS(cols), FILTERS(filt), .rows = (nrows), .description = (desc)  \
+	}
+
+/* A REST API list with lookups by key: GET path and GET path/{key}. */
+#define KEYED_LIST(n, p, cols, filt, desc)                                    \
+	{                                                                         \
+		.name = (n), .api = QS_API_REST, .path = (p), .path_by_id = p "/%s",  \
+		.shape = QS_SHAPE_OBJECTS, COLUMNS(cols), FILTERS(filt), .rows = 10,  \
+		.description = (desc)                                                 \
+	}
+
 static const QsEndpoint endpoints[] = {
 	{
 		.name = "users",
@@ -333,10 +360,8 @@ static const QsEndpoint endpoints[] = {
 		.path = "/v2/qstash/users",
 		.path_by_id = "/v2/qstash/user/%s",
 		.shape = QS_SHAPE_OBJECTS,
-		.columns = users_columns,
-		.ncolumns = NCOLS(users_columns),
-		.filters = users_filters,
-		.nfilters = NCOLS(users_filters),
+		COLUMNS(users_columns),
+		FILTERS(users_filters),
 		.rows = 2,
 		.description = "QStash instances of the account, one per region",
 	},
@@ -347,10 +372,8 @@ static const QsEndpoint endpoints[] = {
 		.per_instance = true,
 		.takes_period = true,
 		.shape = QS_SHAPE_STATS,
-		.columns = stats_columns,
-		.ncolumns = NCOLS(stats_columns),
-		.filters = stats_filters,
-		.nfilters = NCOLS(stats_filters),
+		COLUMNS(stats_columns),
+		FILTERS(stats_filters),
 		.rows = 2 * 600,
 		.description = "usage statistics, one row per data point",
 	},
@@ -362,10 +385,8 @@ static const QsEndpoint endpoints[] = {
 		.takes_period = true,
 		.shape = QS_SHAPE_OBJECTS,
 		.one_object = true,
-		.columns = stats_summary_columns,
-		.ncolumns = NCOLS(stats_summary_columns),
-		.filters = stats_filters,
-		.nfilters = NCOLS(stats_filters),
+		COLUMNS(stats_summary_columns),
+		FILTERS(stats_filters),
 		.rows = 2,
 		.description = "usage summary, one row per instance",
 	},
@@ -374,98 +395,28 @@ static const QsEndpoint endpoints[] = {
 		.api = QS_API_DEVELOPER,
 		.path = "/v2/qstash/ipv4",
 		.shape = QS_SHAPE_SCALARS,
-		.columns = ipv4_columns,
-		.ncolumns = NCOLS(ipv4_columns),
+		COLUMNS(ipv4_columns),
 		.rows = 10,
 		.description = "address blocks QStash sends requests from",
 	},
-	{
-		.name = "logs",
-		.api = QS_API_REST,
-		.path = "/v2/events",
-		.shape = QS_SHAPE_PAGES,
-		.rows_key = "events",
-		.rows_key_alt = "logs",
-		.columns = logs_columns,
-		.ncolumns = NCOLS(logs_columns),
-		.filters = logs_filters,
-		.nfilters = NCOLS(logs_filters),
-		.rows = 1000,
-		.description = "message log (events), newest first",
-	},
-	{
-		.name = "dlq",
-		.api = QS_API_REST,
-		.path = "/v2/dlq",
-		.shape = QS_SHAPE_PAGES,
-		.rows_key = "messages",
-		.columns = dlq_columns,
-		.ncolumns = NCOLS(dlq_columns),
-		.filters = dlq_filters,
-		.nfilters = NCOLS(dlq_filters),
-		.rows = 100,
-		.description = "messages in the dead letter queue",
-	},
-	{
-		.name = "schedules",
-		.api = QS_API_REST,
-		.path = "/v2/schedules",
-		.path_by_id = "/v2/schedules/%s",
-		.shape = QS_SHAPE_OBJECTS,
-		.columns = schedules_columns,
-		.ncolumns = NCOLS(schedules_columns),
-		.filters = schedules_filters,
-		.nfilters = NCOLS(schedules_filters),
-		.rows = 10,
-		.description = "schedules",
-	},
-	{
-		.name = "queues",
-		.api = QS_API_REST,
-		.path = "/v2/queues",
-		.path_by_id = "/v2/queues/%s",
-		.shape = QS_SHAPE_OBJECTS,
-		.columns = queues_columns,
-		.ncolumns = NCOLS(queues_columns),
-		.filters = name_filters,
-		.nfilters = NCOLS(name_filters),
-		.rows = 10,
-		.description = "queues",
-	},
-	{
-		.name = "url_groups",
-		.api = QS_API_REST,
-		.path = "/v2/topics",
-		.path_by_id = "/v2/topics/%s",
-		.shape = QS_SHAPE_OBJECTS,
-		.columns = url_groups_columns,
-		.ncolumns = NCOLS(url_groups_columns),
-		.filters = name_filters,
-		.nfilters = NCOLS(name_filters),
-		.rows = 10,
-		.description = "URL groups (topics) with their endpoints",
-	},
-	{
-		.name = "flow_control",
-		.api = QS_API_REST,
-		.path = "/v2/flowControl",
-		.path_by_id = "/v2/flowControl/%s",
-		.shape = QS_SHAPE_OBJECTS,
-		.columns = flow_control_columns,
-		.ncolumns = NCOLS(flow_control_columns),
-		.filters = flow_control_filters,
-		.nfilters = NCOLS(flow_control_filters),
-		.rows = 10,
-		.description = "flow-control keys",
-	},
+	PAGED_LIST("logs", "/v2/events", "events", "logs", logs_columns,
+			   logs_filters, 1000, "message log (events), newest first"),
+	PAGED_LIST("dlq", "/v2/dlq", "messages", NULL, dlq_columns, dlq_filters,
+			   100, "messages in the dead letter queue"),
+	KEYED_LIST("schedules", "/v2/schedules", schedules_columns,
+			   schedules_filters, "schedules"),
+	KEYED_LIST("queues", "/v2/queues", queues_columns, name_filters, "queues"),
+	KEYED_LIST("url_groups", "/v2/topics", url_groups_columns, name_filters,
+			   "URL groups (topics) with their endpoints"),
+	KEYED_LIST("flow_control", "/v2/flowControl", flow_control_columns,
+			   flow_control_filters, "flow-control keys"),
 	{
 		.name = "global_parallelism",
 		.api = QS_API_REST,
 		.path = "/v2/globalParallelism",
 		.shape = QS_SHAPE_OBJECTS,
 		.one_object = true,
-		.columns = global_parallelism_columns,
-		.ncolumns = NCOLS(global_parallelism_columns),
+		COLUMNS(global_parallelism_columns),
 		.rows = 1,
 		.description = "global parallelism across flow-control keys",
 	},
@@ -554,8 +505,9 @@ qs_check_period(const char *period)
 		if (strcmp(periods[i], period) == 0)
 			return;
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid period \"%s\"", period),
-			 errhint("Valid periods are: 1h, 3h, 12h, 1d, 3d, 7d, 30d.")));
+	ereport(
+		ERROR,
+		(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		 errmsg("invalid period \"%s\"", qs_printable(period, strlen(period))),
+		 errhint("Valid periods are: 1h, 3h, 12h, 1d, 3d, 7d, 30d.")));
 }

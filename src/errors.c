@@ -30,36 +30,79 @@ mask(char *text, const char *secret)
 		memset(p, '*', n);
 }
 
+/* base64 of s, with its "=" padding, and the same without it */
+static List *
+base64_forms(List *forms, const char *s)
+{
+	int len = strlen(s);
+	char *b64 = palloc(pg_b64_enc_len(len) + 1);
+	int blen = Max(pg_b64_encode(s, len, b64, pg_b64_enc_len(len)), 0);
+
+	b64[blen] = '\0';
+	forms = lappend(forms, b64);
+	while (blen > 0 && b64[blen - 1] == '=')
+		blen--;
+	return lappend(forms, pnstrdup(b64, blen));
+}
+
+/* s percent-encoded as a URL or form would carry it, or NULL if the same */
+static char *
+percent_encoded(const char *s)
+{
+	StringInfoData buf;
+	bool changed = false;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (isalnum(*p) || strchr("-._~", *p))
+			appendStringInfoChar(&buf, *p);
+		else
+		{
+			appendStringInfo(&buf, "%%%02X", *p);
+			changed = true;
+		}
+	}
+	return changed ? buf.data : NULL;
+}
+
 /*
  * Remove the connection's secrets from a text (in place): every form in
- * which one can be sent or echoed back.  The raw values of any length, the
- * Basic credentials as sent (base64 of "email:api_key") and the pair in
- * clear.  The Authorization header values contain one of these, so they
- * are masked with them.  Longest first, so that a short secret inside a
- * longer one leaves no part of the longer one readable.
+ * which one is sent or could be echoed back.  The raw values of any
+ * length; the Basic credentials as sent (base64 of "email:api_key", with
+ * or without padding) and the pair in clear; each secret base64-encoded
+ * and percent-encoded.  The Authorization header values contain one of
+ * these, so they are masked with them.  Longest first, so that a short
+ * secret inside a longer one leaves no part of the longer one readable.
  */
 void
 qs_scrub_secrets(const QsConn *conn, char *text)
 {
-	const char *secrets[5] = {NULL};
-	int n = 0;
+	const char *raw[3] = {conn->token, conn->api_key, conn->email};
+	List *forms = NIL;
+	ListCell *lc;
 
 	if (conn->email != NULL && conn->api_key != NULL)
 	{
 		char *pair = psprintf("%s:%s", conn->email, conn->api_key);
-		int len = strlen(pair);
-		char *b64 = palloc(pg_b64_enc_len(len) + 1);
-		int blen = pg_b64_encode(pair, len, b64, pg_b64_enc_len(len));
 
-		b64[Max(blen, 0)] = '\0';
-		secrets[n++] = b64;
-		secrets[n++] = pair;
+		forms = base64_forms(forms, pair);
+		forms = lappend(forms, pair);
 	}
-	secrets[n++] = conn->token;
-	secrets[n++] = conn->api_key;
-	secrets[n++] = conn->email;
-	for (int i = 0; i < n; i++)
-		mask(text, secrets[i]);
+	for (int i = 0; i < lengthof(raw); i++)
+	{
+		char *pe;
+
+		if (raw[i] == NULL || raw[i][0] == '\0')
+			continue;
+		forms = base64_forms(forms, raw[i]);
+		if ((pe = percent_encoded(raw[i])) != NULL)
+			forms = lappend(forms, pe);
+	}
+	for (int i = 0; i < lengthof(raw); i++)
+		forms = lappend(forms, (char *) raw[i]);
+	foreach (lc, forms)
+		mask(text, (const char *) lfirst(lc));
 }
 
 /* printable ASCII only, cut to QS_UPSTREAM_TEXT_MAX characters */
@@ -134,74 +177,65 @@ qs_unexpected_json(const char *endpoint, const char *detail)
 			 errdetail_internal("%s", detail)));
 }
 
-void
-qs_report_failure(const QsConn *conn, const char *path,
-				  const QsHttpResponse *resp)
+/* The SQLSTATE of a transport failure. */
+static int
+transport_code(QsTransport t)
 {
-	char *upstream;
-
-	if (resp->transport != QS_TRANSPORT_OK)
+	switch (t)
 	{
-		int code;
-		char *msg = pstrdup(resp->errmsg);
-
-		qs_scrub_secrets(conn, msg);
-		switch (resp->transport)
-		{
-			case QS_TRANSPORT_CONNECT:
-				code = ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
-				break;
-			case QS_TRANSPORT_TLS:
-			case QS_TRANSPORT_TLS_HANDSHAKE:
-				code = ERRCODE_QS_TLS_FAILURE;
-				break;
-			case QS_TRANSPORT_TIMEOUT:
-				code = ERRCODE_QS_TIMEOUT;
-				break;
-			case QS_TRANSPORT_TOO_LARGE:
-				code = ERRCODE_QS_RESPONSE_TOO_LARGE;
-				break;
-			case QS_TRANSPORT_NO_MEMORY:
-				code = ERRCODE_OUT_OF_MEMORY;
-				break;
-			default:
-				code = ERRCODE_QS_TRANSFER_FAILURE;
-				break;
-		}
-		ereport(ERROR, (errcode(code),
-						errmsg("could not fetch \"%s\" from server \"%s\": %s",
-							   path, conn->servername,
-							   qs_http_transport_name(resp->transport)),
-						errdetail_internal("%s", msg),
-						resp->transport == QS_TRANSPORT_TOO_LARGE
-							? errhint("Raise qstash.max_response_bytes if the "
-									  "response is expected to be this large.")
-						: resp->transport == QS_TRANSPORT_TIMEOUT
-							? errhint("Raise qstash.timeout_ms or the server "
-									  "option timeout_ms.")
-							: 0));
+		case QS_TRANSPORT_CONNECT:
+			return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+		case QS_TRANSPORT_TLS:
+		case QS_TRANSPORT_TLS_HANDSHAKE:
+			return ERRCODE_QS_TLS_FAILURE;
+		case QS_TRANSPORT_TIMEOUT:
+			return ERRCODE_QS_TIMEOUT;
+		case QS_TRANSPORT_TOO_LARGE:
+			return ERRCODE_QS_RESPONSE_TOO_LARGE;
+		case QS_TRANSPORT_NO_MEMORY:
+			return ERRCODE_OUT_OF_MEMORY;
+		default:
+			return ERRCODE_QS_TRANSFER_FAILURE;
 	}
+}
 
-	if (resp->status == 429)
-	{
-		QsRateLimit rl;
-		int code;
-		TimestampTz reset;
+pg_attribute_noreturn() static void report_transport(
+	const QsConn *conn, const char *path, const QsHttpResponse *resp)
+{
+	char *msg = pstrdup(resp->errmsg);
 
-		char *detail;
+	qs_scrub_secrets(conn, msg);
+	ereport(ERROR,
+			(errcode(transport_code(resp->transport)),
+			 errmsg("could not fetch \"%s\" from server \"%s\": %s", path,
+					conn->servername, qs_http_transport_name(resp->transport)),
+			 errdetail_internal("%s", msg),
+			 resp->transport == QS_TRANSPORT_TOO_LARGE
+				 ? errhint("Raise qstash.max_response_bytes if the response "
+						   "is expected to be this large.")
+			 : resp->transport == QS_TRANSPORT_TIMEOUT
+				 ? errhint("Raise qstash.timeout_ms or the server option "
+						   "timeout_ms.")
+				 : 0));
+}
 
-		qs_ratelimit_parse(resp, &rl);
-		detail = qs_ratelimit_detail(&rl);
-		qs_scrub_secrets(conn, detail);
-		code = rl.kind == QS_RL_CHAT	? ERRCODE_QS_CHAT_RATE_LIMIT
-			   : rl.kind == QS_RL_DAILY ? ERRCODE_QS_DAILY_RATE_LIMIT
-										: ERRCODE_QS_BURST_RATE_LIMIT;
-		ereport(
-			ERROR,
-			(errcode(code),
-			 errmsg(
-				 "%s rate limit of the Upstash API exceeded on server \"%s\"",
-				 qs_ratelimit_kind_name(rl.kind), conn->servername),
+pg_attribute_noreturn() static void report_rate_limit(
+	const QsConn *conn, const QsHttpResponse *resp)
+{
+	QsRateLimit rl;
+	TimestampTz reset;
+	char *detail;
+
+	qs_ratelimit_parse(resp, &rl);
+	detail = qs_ratelimit_detail(&rl);
+	qs_scrub_secrets(conn, detail);
+	ereport(ERROR,
+			(errcode(rl.kind == QS_RL_CHAT	  ? ERRCODE_QS_CHAT_RATE_LIMIT
+					 : rl.kind == QS_RL_DAILY ? ERRCODE_QS_DAILY_RATE_LIMIT
+											  : ERRCODE_QS_BURST_RATE_LIMIT),
+			 errmsg("%s rate limit of the Upstash API exceeded on server "
+					"\"%s\"",
+					qs_ratelimit_kind_name(rl.kind), conn->servername),
 			 errdetail_internal("%s", detail),
 			 qs_ratelimit_reset_time(rl.reset, &reset)
 				 ? errhint("Retry after %s.", qs_format_utc(reset))
@@ -209,7 +243,41 @@ qs_report_failure(const QsConn *conn, const char *path,
 				 ? errhint("Retry in a moment; qstash.max_retries retries "
 						   "burst limits automatically.")
 				 : errhint("Retry later.")));
-	}
+}
+
+pg_attribute_noreturn() static void report_redirect(const QsConn *conn,
+													const char *path,
+													const QsHttpResponse *resp)
+{
+	char *loc = qs_http_header(resp, "Location");
+
+	if (loc)
+		qs_scrub_secrets(conn, loc);
+	ereport(
+		ERROR,
+		(errcode(ERRCODE_QS_HTTP_REDIRECT),
+		 errmsg("could not fetch \"%s\" from server \"%s\": HTTP %ld "
+				"redirect not followed",
+				path, conn->servername, resp->status),
+		 errdetail_internal("Location: %s",
+							loc ? qs_printable(loc, strlen(loc)) : "(none)"),
+		 errhint("Point the server option api_url or qstash_url at the "
+				 "final address.")));
+}
+
+/* Raise the error for a response that is not a usable 2xx. */
+void
+qs_report_failure(const QsConn *conn, const char *path,
+				  const QsHttpResponse *resp)
+{
+	char *upstream;
+
+	if (resp->transport != QS_TRANSPORT_OK)
+		report_transport(conn, path, resp);
+	if (resp->status == 429)
+		report_rate_limit(conn, resp);
+	if (resp->status >= 300 && resp->status < 400)
+		report_redirect(conn, path, resp);
 
 	upstream = qs_upstream_text(conn, resp->body, resp->body_len);
 	if (resp->status == 401)
@@ -228,30 +296,9 @@ qs_report_failure(const QsConn *conn, const char *path,
 			 errmsg("the Upstash API denied access to \"%s\" on server \"%s\"",
 					path, conn->servername),
 			 errdetail_internal("HTTP 403: %s", upstream)));
-	if (resp->status >= 300 && resp->status < 400)
-	{
-		char *loc = qs_http_header(resp, "Location");
-
-		if (loc)
-			qs_scrub_secrets(conn, loc);
-		ereport(ERROR, (errcode(ERRCODE_QS_HTTP_REDIRECT),
-						errmsg("could not fetch \"%s\" from server \"%s\": "
-							   "HTTP %ld redirect not followed",
-							   path, conn->servername, resp->status),
-						errdetail_internal("Location: %s",
-										   loc ? qs_printable(loc, strlen(loc))
-											   : "(none)"),
-						errhint("Point the server option api_url or "
-								"qstash_url at the final address.")));
-	}
-	if (resp->status >= 500)
-		ereport(ERROR,
-				(errcode(ERRCODE_QS_HTTP_SERVER_ERROR),
-				 errmsg("could not fetch \"%s\" from server \"%s\": HTTP %ld",
-						path, conn->servername, resp->status),
-				 errdetail_internal("%s", upstream)));
 	ereport(ERROR,
-			(errcode(ERRCODE_QS_HTTP_CLIENT_ERROR),
+			(errcode(resp->status >= 500 ? ERRCODE_QS_HTTP_SERVER_ERROR
+										 : ERRCODE_QS_HTTP_CLIENT_ERROR),
 			 errmsg("could not fetch \"%s\" from server \"%s\": HTTP %ld",
 					path, conn->servername, resp->status),
 			 errdetail_internal("%s", upstream)));

@@ -8,23 +8,26 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_proc.h"
 #include "fmgr.h"
 #include "foreign/foreign.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
 #include "options.h"
 #include "qstash.h"
-#include "request.h"
+#include "fetch.h"
 #include "rows.h"
 #include "cache.h"
 #include "ratelimit.h"
-#include "scan.h"
+#include "runner.h"
 
 /* The server argument, or qstash.server when it is NULL. */
 static QsConn *
@@ -32,7 +35,7 @@ server_arg(FunctionCallInfo fcinfo, int argno)
 {
 	const char *name;
 
-	if (argno < PG_NARGS() && !PG_ARGISNULL(argno))
+	if (argno >= 0 && argno < PG_NARGS() && !PG_ARGISNULL(argno))
 		name = NameStr(*PG_GETARG_NAME(argno));
 	else
 		name = qs_guc_server;
@@ -77,173 +80,174 @@ init_result(FunctionCallInfo fcinfo, const QsEndpoint *ep)
 	MemoryContextSwitchTo(old);
 }
 
-/* Run an endpoint and return its rows. */
-static void
-return_endpoint(FunctionCallInfo fcinfo, const char *epname,
-				const QsParams *params, int server_argno, const char *funcname)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const QsEndpoint *ep = qs_endpoint_lookup(epname);
-	QsConn *conn;
-	QsMapper *mapper;
-
-	Assert(ep != NULL);
-	/* arguments are checked before anything else, requests included */
-	if (params && params->period)
-		qs_check_period(params->period);
-	conn = server_arg(fcinfo, server_argno);
-	init_result(fcinfo, ep);
-	mapper =
-		qs_mapper_create(ep, rsinfo->setDesc, conn->reveal_secrets, funcname);
-	qs_scan(conn, ep, params, mapper, rsinfo->setResult, NULL);
-}
-
-/* A function whose only argument is the server: all rows of an endpoint. */
-#define QS_ENDPOINT_FUNCTION(fn, epname)                                      \
-	PG_FUNCTION_INFO_V1(fn);                                                  \
-	Datum fn(PG_FUNCTION_ARGS)                                                \
-	{                                                                         \
-		return_endpoint(fcinfo, epname, NULL, 0, "function " #fn "()");       \
-		return (Datum) 0;                                                     \
-	}
-
-/* (period text, qstash_id uuid, server name) of the stats functions */
-static QsParams
-stats_args(FunctionCallInfo fcinfo)
-{
-	QsParams p = {0};
-
-	p.period = PG_ARGISNULL(0) ? QS_DEFAULT_PERIOD
-							   : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!PG_ARGISNULL(1))
-		p.qstash_id =
-			DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(1)));
-	return p;
-}
-
-QS_ENDPOINT_FUNCTION(qstash_users, "users")
-
-PG_FUNCTION_INFO_V1(qstash_stats);
-Datum
-qstash_stats(PG_FUNCTION_ARGS)
-{
-	QsParams p = stats_args(fcinfo);
-
-	return_endpoint(fcinfo, "stats", &p, 2, "function qstash_stats()");
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(qstash_stats_summary);
-Datum
-qstash_stats_summary(PG_FUNCTION_ARGS)
-{
-	QsParams p = stats_args(fcinfo);
-
-	return_endpoint(fcinfo, "stats_summary", &p, 2,
-					"function qstash_stats_summary()");
-	return (Datum) 0;
-}
-
-QS_ENDPOINT_FUNCTION(qstash_ipv4, "ipv4")
-
 /*
- * Arguments of a paged listing function, in this order: one per QSF_QUERY
- * filter of the endpoint (catalog order), from_time and to_time when it
- * has a time filter, max_rows, server.  NULL arguments filter nothing.
+ * What each argument of an endpoint function sets, by the argument's name
+ * (never by position): a filter of the endpoint named after its column
+ * (period, qstash_id, state, url, ...), from_time / to_time (the time
+ * filter, inclusive), max_rows (the limit) or server.  Built once per call
+ * site and kept in fn_extra.
  */
-static int
-listing_args(FunctionCallInfo fcinfo, const QsEndpoint *ep, QsParams *p)
+typedef struct QsArgMap
 {
-	int argno = 0;
-	bool has_time = false;
-	Oid *argtypes;
+	const QsEndpoint *ep;
 	int nargs;
+	Oid *argtypes;
+	const QsFilter **filters; /* per argument: the filter it sets, or NULL */
+	QsOp *ops;
+	int max_rows_arg; /* or -1 */
+	int server_arg;	  /* or -1 */
+	char *funcname;	  /* "function qstash_users()", for messages */
+} QsArgMap;
 
-	/* the declared types: what the Datums are, whatever the call site */
-	get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
-
+static const QsFilter *
+time_filter(const QsEndpoint *ep)
+{
 	for (int i = 0; i < ep->nfilters; i++)
 	{
-		const QsFilter *f = &ep->filters[i];
-
-		if (f->kind == QSF_TIME)
-			has_time = true;
-		if (f->kind != QSF_QUERY)
-			continue;
-		if (!PG_ARGISNULL(argno))
-		{
-			QsFilterValues *fv = palloc(sizeof(QsFilterValues));
-			Oid outfunc;
-			bool varlena;
-
-			Assert(argno < nargs);
-			getTypeOutputInfo(argtypes[argno], &outfunc, &varlena);
-			fv->filter = f;
-			fv->values = list_make1(
-				OidOutputFunctionCall(outfunc, PG_GETARG_DATUM(argno)));
-			p->filters = lappend(p->filters, fv);
-		}
-		argno++;
+		if (ep->filters[i].kind == QSF_TIME)
+			return &ep->filters[i];
 	}
-	if (has_time)
+	return NULL;
+}
+
+/* The filter an argument named name sets, and how it compares. */
+static const QsFilter *
+arg_filter(const QsEndpoint *ep, const char *name, QsOp *op)
+{
+	static const QsFilterKind kinds[] = {QSF_QUERY, QSF_PATH_ID, QSF_INSTANCE,
+										 QSF_PERIOD};
+	const QsFilter *f = NULL;
+
+	*op = QS_OP_EQ;
+	if (strcmp(name, "from_time") == 0 || strcmp(name, "to_time") == 0)
 	{
-		for (int b = 0; b < 2; b++, argno++)
-		{
-			if (!PG_ARGISNULL(argno) &&
-				!qs_params_add_bound(p, PG_GETARG_TIMESTAMPTZ(argno), b == 0,
-									 false))
-				p->limit = -1; /* an empty range: no request */
-		}
+		*op = name[0] == 'f' ? QS_OP_GE : QS_OP_LE;
+		return time_filter(ep);
 	}
-	if (!PG_ARGISNULL(argno))
+	for (int i = 0; i < lengthof(kinds) && f == NULL; i++)
+		f = qs_endpoint_filter(ep, name, kinds[i]);
+	return f;
+}
+
+static QsArgMap *
+arg_map(FunctionCallInfo fcinfo, const char *epname)
+{
+	QsArgMap *map = (QsArgMap *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	HeapTuple tup;
+	char **names;
+	char *modes;
+
+	if (map != NULL)
+		return map;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	map = palloc0(sizeof(QsArgMap));
+	map->ep = qs_endpoint_lookup(epname);
+	Assert(map->ep != NULL);
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u",
+			 fcinfo->flinfo->fn_oid);
+	map->nargs = get_func_arg_info(tup, &map->argtypes, &names, &modes);
+	ReleaseSysCache(tup);
+	map->filters = palloc0(sizeof(QsFilter *) * Max(map->nargs, 1));
+	map->ops = palloc0(sizeof(QsOp) * Max(map->nargs, 1));
+	map->max_rows_arg = map->server_arg = -1;
+	map->funcname =
+		psprintf("function %s()", get_func_name(fcinfo->flinfo->fn_oid));
+	for (int i = 0; i < map->nargs; i++)
 	{
-		int64 max_rows = PG_GETARG_INT64(argno);
+		/* OUT arguments of RETURNS TABLE come after the inputs */
+		if (modes != NULL && modes[i] != PROARGMODE_IN)
+			break;
+		if (strcmp(names[i], "server") == 0)
+			map->server_arg = i;
+		else if (strcmp(names[i], "max_rows") == 0)
+			map->max_rows_arg = i;
+		else if ((map->filters[i] =
+					  arg_filter(map->ep, names[i], &map->ops[i])) == NULL)
+			elog(ERROR,
+				 "argument \"%s\" of %s sets no filter of endpoint "
+				 "\"%s\"",
+				 names[i], map->funcname, map->ep->name);
+	}
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = map;
+	return map;
+}
+
+/* The request plan of a call: one parameter per non-NULL argument. */
+static QsRequestPlan *
+call_plan(FunctionCallInfo fcinfo, const QsArgMap *map)
+{
+	QsRequestPlan *plan = palloc0(sizeof(QsRequestPlan));
+
+	plan->ep = map->ep;
+	for (int i = 0; i < PG_NARGS() && i < map->nargs; i++)
+	{
+		QsPlanParam *p;
+		int16 typlen;
+		bool typbyval;
+
+		if (map->filters[i] == NULL || PG_ARGISNULL(i))
+			continue; /* NULL filters nothing */
+		get_typlenbyval(map->argtypes[i], &typlen, &typbyval);
+		p = palloc(sizeof(QsPlanParam));
+		p->filter = map->filters[i];
+		p->op = map->ops[i];
+		p->value = (Expr *) makeConst(map->argtypes[i], -1, InvalidOid, typlen,
+									  PG_GETARG_DATUM(i), false, typbyval);
+		plan->params = lappend(plan->params, p);
+	}
+	qs_plan_sort(plan);
+	if (map->max_rows_arg >= 0 && !PG_ARGISNULL(map->max_rows_arg))
+	{
+		int64 max_rows = PG_GETARG_INT64(map->max_rows_arg);
 
 		if (max_rows <= 0)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							errmsg("max_rows must be greater than zero"),
 							errhint("Pass NULL for all rows.")));
-		if (p->limit == 0)
-			p->limit = max_rows;
+		plan->has_limit = true;
+		plan->limit = max_rows;
 	}
-	return argno + 1; /* the server argument */
+	return plan;
 }
 
-/* A paged listing (logs, dlq): filters, time range, max_rows, server. */
+/*
+ * Run an endpoint and return its rows.  Arguments are checked before
+ * anything else, requests included.
+ */
 static void
-return_listing(FunctionCallInfo fcinfo, const char *epname,
-			   const char *funcname)
+return_endpoint(FunctionCallInfo fcinfo, const char *epname)
 {
-	const QsEndpoint *ep = qs_endpoint_lookup(epname);
-	QsParams p = {0};
-	int server_argno = listing_args(fcinfo, ep, &p);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	QsArgMap *map = arg_map(fcinfo, epname);
+	QsRequest *req = qs_request_resolve(call_plan(fcinfo, map), NIL, NULL);
+	QsConn *conn = server_arg(fcinfo, map->server_arg);
+	QsMapper *mapper;
 
-	if (p.limit < 0)
-	{
-		/* nothing can match: no request */
-		server_arg(fcinfo, server_argno);
-		init_result(fcinfo, ep);
-		return;
+	init_result(fcinfo, map->ep);
+	mapper = qs_mapper_create(map->ep, rsinfo->setDesc, conn->reveal_secrets,
+							  map->funcname);
+	qs_runner_run(conn, req, mapper, rsinfo->setResult);
+}
+
+/* An endpoint function: its arguments are matched to filters by name. */
+#define QS_ENDPOINT_FUNCTION(fn, epname)                                      \
+	PG_FUNCTION_INFO_V1(fn);                                                  \
+	Datum fn(PG_FUNCTION_ARGS)                                                \
+	{                                                                         \
+		return_endpoint(fcinfo, epname);                                      \
+		return (Datum) 0;                                                     \
 	}
-	return_endpoint(fcinfo, epname, &p, server_argno, funcname);
-}
 
-PG_FUNCTION_INFO_V1(qstash_logs);
-Datum
-qstash_logs(PG_FUNCTION_ARGS)
-{
-	return_listing(fcinfo, "logs", "function qstash_logs()");
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(qstash_dlq);
-Datum
-qstash_dlq(PG_FUNCTION_ARGS)
-{
-	return_listing(fcinfo, "dlq", "function qstash_dlq()");
-	return (Datum) 0;
-}
-
+QS_ENDPOINT_FUNCTION(qstash_users, "users")
+QS_ENDPOINT_FUNCTION(qstash_stats, "stats")
+QS_ENDPOINT_FUNCTION(qstash_stats_summary, "stats_summary")
+QS_ENDPOINT_FUNCTION(qstash_ipv4, "ipv4")
+QS_ENDPOINT_FUNCTION(qstash_logs, "logs")
+QS_ENDPOINT_FUNCTION(qstash_dlq, "dlq")
 QS_ENDPOINT_FUNCTION(qstash_schedules, "schedules")
 QS_ENDPOINT_FUNCTION(qstash_queues, "queues")
 QS_ENDPOINT_FUNCTION(qstash_url_groups, "url_groups")

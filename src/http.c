@@ -199,6 +199,14 @@ strip_timing(char *msg)
 		memmove(p, q + 3, strlen(q + 3) + 1);
 }
 
+/* A transfer that could not start: SETUP failure with a message. */
+static void
+setup_failure(QsHttpResponse *resp, const char *msg)
+{
+	resp->transport = QS_TRANSPORT_SETUP;
+	strlcpy(resp->errmsg, msg, sizeof(resp->errmsg));
+}
+
 /* Free a header list, wiping the credentials it holds first. */
 static void
 free_headers(struct curl_slist *list)
@@ -239,9 +247,7 @@ build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 	{
 		if (l)
 			curl_slist_free_all(l);
-		resp->transport = QS_TRANSPORT_SETUP;
-		strlcpy(resp->errmsg, "A credential contains a control character.",
-				sizeof(resp->errmsg));
+		setup_failure(resp, "A credential contains a control character.");
 		return NULL;
 	}
 	if (l != NULL && req->username != NULL)
@@ -280,12 +286,22 @@ build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 	}
 	if (l == NULL)
 	{
-		resp->transport = QS_TRANSPORT_SETUP;
-		strlcpy(resp->errmsg, "could not build request headers",
-				sizeof(resp->errmsg));
+		setup_failure(resp, "could not build request headers");
 	}
 	return l;
 }
+
+/* What one transfer fills in while it runs (the callbacks' targets). */
+typedef struct QsTransfer
+{
+	QsBuffer body;
+	QsBuffer hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode result;
+	long status;
+	long new_connections;
+	double connect_secs;
+} QsTransfer;
 
 #define SETOPT(opt, val)                                                      \
 	do                                                                        \
@@ -294,46 +310,12 @@ build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 			rc = curl_easy_setopt(qs_easy, opt, val);                         \
 	} while (0)
 
-/*
- * Perform one GET.  Fills *resp; see http.h for the error contract.
- */
-void
-qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
+/* Set every option of the (reset) handle for one GET. */
+static CURLcode
+configure_handle(const QsHttpRequest *req, struct curl_slist *headers,
+				 QsTransfer *x)
 {
-	QsBuffer body = {0};
-	QsBuffer hdrs = {0};
-	char errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *volatile slist = NULL;
-	volatile bool attached = false;
 	CURLcode rc = CURLE_OK;
-	volatile CURLcode result = CURLE_OK;
-	double connect_secs = 0.0;
-	instr_time start, duration;
-
-	memset(resp, 0, sizeof(*resp));
-	/* callers may pfree these whatever happens */
-	resp->body = palloc0(1);
-	resp->headers = palloc0(1);
-	body.max = req->max_bytes;
-	hdrs.max = 1024 * 1024; /* headers are small; 1 MB is absurd already */
-	errbuf[0] = '\0';
-
-	if (qs_multi == NULL)
-		qs_multi = curl_multi_init();
-	if (qs_easy == NULL)
-		qs_easy = curl_easy_init();
-	if (qs_multi == NULL || qs_easy == NULL)
-	{
-		resp->transport = QS_TRANSPORT_SETUP;
-		strlcpy(resp->errmsg, "could not create a libcurl handle",
-				sizeof(resp->errmsg));
-		return;
-	}
-	curl_easy_reset(qs_easy);
-
-	slist = build_headers(req, resp);
-	if (slist == NULL)
-		return;
 
 	SETOPT(CURLOPT_URL, req->url);
 	SETOPT(CURLOPT_HTTPGET, 1L);
@@ -354,34 +336,48 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_bytes);
 	SETOPT(CURLOPT_ACCEPT_ENCODING, "");
 	SETOPT(CURLOPT_TCP_NODELAY, 1L);
-	SETOPT(CURLOPT_HTTPHEADER, slist);
+	SETOPT(CURLOPT_HTTPHEADER, headers);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(CURLOPT_WRITEDATA, &body);
+	SETOPT(CURLOPT_WRITEDATA, &x->body);
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
-	SETOPT(CURLOPT_HEADERDATA, &hdrs);
-	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+	SETOPT(CURLOPT_HEADERDATA, &x->hdrs);
+	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
 	/* dot segments in ids are data, never resolved by libcurl */
 	SETOPT(CURLOPT_PATH_AS_IS, 1L);
-	if (rc != CURLE_OK)
-	{
-		free_headers(slist);
-		resp->transport = QS_TRANSPORT_SETUP;
-		snprintf(resp->errmsg, sizeof(resp->errmsg),
-				 "could not configure the request: %s",
-				 curl_easy_strerror(rc));
-		return;
-	}
+	return rc;
+}
 
-	INSTR_TIME_SET_CURRENT(start);
+/* Detach the handle, drop its pointers into the transfer, free the list. */
+static void
+end_transfer(bool attached, struct curl_slist *headers)
+{
+	if (attached)
+		curl_multi_remove_handle(qs_multi, qs_easy);
+	curl_easy_setopt(qs_easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(qs_easy, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(qs_easy, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(qs_easy, CURLOPT_HEADERDATA, NULL);
+	free_headers(headers);
+}
+
+/*
+ * Drive the transfer from our own wait loop.  The only error raised here
+ * is an interrupt (CHECK_FOR_INTERRUPTS); end_transfer() detaches the
+ * handle, drops its pointers into x and frees the header list (wiping it)
+ * before it propagates, and after a normal end.
+ */
+static void
+run_transfer(struct curl_slist *headers, QsTransfer *x)
+{
+	volatile bool attached = false;
+
 	PG_TRY();
 	{
 		int running = 1;
-		CURLMcode mc;
+		CURLMcode mc = curl_multi_add_handle(qs_multi, qs_easy);
 
-		mc = curl_multi_add_handle(qs_multi, qs_easy);
 		if (mc == CURLM_OK)
 			attached = true;
-
 		while (mc == CURLM_OK)
 		{
 			int numfds;
@@ -391,55 +387,52 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 				break;
 
 			/*
-			 * Sleep until a socket is ready or 100 ms pass.  A signal (cancel,
-			 * statement_timeout) interrupts the poll, so the check below runs
-			 * at once.
+			 * Sleep until a socket is ready or 100 ms pass.  A signal
+			 * (cancel, statement_timeout) interrupts the poll, so the check
+			 * below runs at once.
 			 */
 			mc = curl_multi_wait(qs_multi, NULL, 0, 100, &numfds);
 			CHECK_FOR_INTERRUPTS();
 		}
-
 		if (mc != CURLM_OK)
 		{
-			result = CURLE_FAILED_INIT;
-			snprintf(errbuf, sizeof(errbuf), "%s", curl_multi_strerror(mc));
+			x->result = CURLE_FAILED_INIT;
+			snprintf(x->errbuf, sizeof(x->errbuf), "%s",
+					 curl_multi_strerror(mc));
 		}
 		else
 		{
 			CURLMsg *msg;
 			int left;
 
-			result = CURLE_GOT_NOTHING;
+			x->result = CURLE_GOT_NOTHING;
 			while ((msg = curl_multi_info_read(qs_multi, &left)) != NULL)
 			{
 				if (msg->msg == CURLMSG_DONE && msg->easy_handle == qs_easy)
-					result = msg->data.result;
+					x->result = msg->data.result;
 			}
 		}
-		curl_easy_getinfo(qs_easy, CURLINFO_RESPONSE_CODE, &resp->status);
-		curl_easy_getinfo(qs_easy, CURLINFO_NUM_CONNECTS,
-						  &resp->new_connections);
-		curl_easy_getinfo(qs_easy, CURLINFO_PRETRANSFER_TIME, &connect_secs);
+		curl_easy_getinfo(qs_easy, CURLINFO_RESPONSE_CODE, &x->status);
+		curl_easy_getinfo(qs_easy, CURLINFO_NUM_CONNECTS, &x->new_connections);
+		curl_easy_getinfo(qs_easy, CURLINFO_PRETRANSFER_TIME,
+						  &x->connect_secs);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		if (attached)
-			curl_multi_remove_handle(qs_multi, qs_easy);
-		/* the handle keeps pointers into our stack frame: drop them */
-		curl_easy_setopt(qs_easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(qs_easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(qs_easy, CURLOPT_WRITEDATA, NULL);
-		curl_easy_setopt(qs_easy, CURLOPT_HEADERDATA, NULL);
-		free_headers(slist);
-		slist = NULL;
+		end_transfer(attached, headers);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	end_transfer(attached, headers);
+}
 
-	INSTR_TIME_SET_CURRENT(duration);
-	INSTR_TIME_SUBTRACT(duration, start);
-	resp->elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
-
-	resp->transport = classify_curl(result, &body, &hdrs);
+/* Fill resp from a finished transfer. */
+static void
+finish_response(const QsHttpRequest *req, QsTransfer *x, QsHttpResponse *resp)
+{
+	resp->status = x->status;
+	resp->new_connections = x->new_connections;
+	resp->transport = classify_curl(x->result, &x->body, &x->hdrs);
 	if (resp->transport == QS_TRANSPORT_TOO_LARGE)
 		snprintf(
 			resp->errmsg, sizeof(resp->errmsg),
@@ -447,7 +440,7 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 			req->max_bytes);
 	else if (resp->transport == QS_TRANSPORT_TIMEOUT)
 	{
-		if (connect_secs == 0.0)
+		if (x->connect_secs == 0.0)
 			snprintf(resp->errmsg, sizeof(resp->errmsg),
 					 "No connection within %ld ms.", req->connect_timeout_ms);
 		else
@@ -456,22 +449,70 @@ qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
 	}
 	else if (resp->transport != QS_TRANSPORT_OK)
 	{
-		strlcpy(resp->errmsg, errbuf[0] ? errbuf : curl_easy_strerror(result),
+		strlcpy(resp->errmsg,
+				x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result),
 				sizeof(resp->errmsg));
 		strip_timing(resp->errmsg);
 	}
-	if (body.data != NULL)
+	if (x->body.data != NULL)
 	{
 		pfree(resp->body);
-		resp->body = body.data;
-		resp->body_len = body.len;
+		resp->body = x->body.data;
+		resp->body_len = x->body.len;
 	}
-	if (hdrs.data != NULL)
+	if (x->hdrs.data != NULL)
 	{
 		pfree(resp->headers);
-		resp->headers = hdrs.data;
-		resp->headers_len = hdrs.len;
+		resp->headers = x->hdrs.data;
+		resp->headers_len = x->hdrs.len;
 	}
+}
+
+/*
+ * Perform one GET.  Fills *resp; see http.h for the error contract.
+ */
+void
+qs_http_get(const QsHttpRequest *req, QsHttpResponse *resp)
+{
+	QsTransfer x = {0};
+	struct curl_slist *headers;
+	CURLcode rc;
+	instr_time start;
+	instr_time duration;
+
+	memset(resp, 0, sizeof(*resp));
+	/* callers may pfree these whatever happens */
+	resp->body = palloc0(1);
+	resp->headers = palloc0(1);
+	x.body.max = req->max_bytes;
+	x.hdrs.max = 1024 * 1024; /* headers are small; 1 MB is absurd already */
+
+	if (qs_multi == NULL)
+		qs_multi = curl_multi_init();
+	if (qs_easy == NULL)
+		qs_easy = curl_easy_init();
+	if (qs_multi == NULL || qs_easy == NULL)
+	{
+		setup_failure(resp, "could not create a libcurl handle");
+		return;
+	}
+	curl_easy_reset(qs_easy);
+	if ((headers = build_headers(req, resp)) == NULL)
+		return;
+	if ((rc = configure_handle(req, headers, &x)) != CURLE_OK)
+	{
+		end_transfer(false, headers);
+		setup_failure(resp, psprintf("could not configure the request: %s",
+									 curl_easy_strerror(rc)));
+		return;
+	}
+
+	INSTR_TIME_SET_CURRENT(start);
+	run_transfer(headers, &x);
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	resp->elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+	finish_response(req, &x, resp);
 }
 
 /*

@@ -139,26 +139,13 @@ decode_key(const char *p, int len, int *outlen)
 			appendBinaryStringInfo(&buf, (char *) utf8, pg_utf_mblen(utf8));
 			continue;
 		}
-		switch (p[1])
 		{
-			case 'b':
-				appendStringInfoChar(&buf, '\b');
-				break;
-			case 'f':
-				appendStringInfoChar(&buf, '\f');
-				break;
-			case 'n':
-				appendStringInfoChar(&buf, '\n');
-				break;
-			case 'r':
-				appendStringInfoChar(&buf, '\r');
-				break;
-			case 't':
-				appendStringInfoChar(&buf, '\t');
-				break;
-			default:
-				appendStringInfoChar(&buf, p[1]);
-				break;
+			/* the one-letter escapes; \" \\ \/ stand for themselves */
+			static const char from[] = "bfnrt";
+			static const char to[] = "\b\f\n\r\t";
+			const char *e = strchr(from, p[1]);
+
+			appendStringInfoChar(&buf, e && p[1] ? to[e - from] : p[1]);
 		}
 		p += 2;
 	}
@@ -228,6 +215,7 @@ scan_string(QsPrescan *ps)
 	const char *end = buf + ps->len;
 	size_t start = ++ps->pos;
 	bool escaped = false;
+	bool nul = false;
 
 	while (ps->pos < ps->len && buf[ps->pos] != '"')
 	{
@@ -261,10 +249,19 @@ scan_string(QsPrescan *ps)
 			return;
 		}
 		else
+		{
+			nul |= (unit == 0);
 			ps->pos += unit >= 0 ? 6 : 2;
+		}
 	}
 	if (ps->pos >= ps->len)
 		return; /* unterminated: json-c says so */
+	if (ps->expect_key && nul)
+	{
+		/* json-c would cut the key at the NUL: "a\u0000b" would be "a" */
+		ps->error = psprintf("a key contains \\u0000 (byte %zu)", start);
+		return;
+	}
 	if (ps->expect_key)
 	{
 		add_key(ps, buf + start, ps->pos - start, escaped);
@@ -329,7 +326,18 @@ static char *
 prescan(const char *buf, size_t len, size_t *newlen, char **error)
 {
 	QsPrescan ps = {0};
+	int valid;
 
+	/*
+	 * json-c's UTF-8 check lets overlong forms, surrogates and code points
+	 * above U+10FFFF through; PostgreSQL's does not.
+	 */
+	valid = pg_encoding_verifymbstr(PG_UTF8, buf, (int) len);
+	if (valid < (int) len)
+	{
+		*error = psprintf("invalid UTF-8 at byte %d", valid);
+		return NULL;
+	}
 	ps.buf = buf;
 	ps.len = len;
 	while (ps.pos < len && ps.error == NULL)
@@ -390,18 +398,69 @@ done:
 	return ps.out.data;
 }
 
+/*
+ * Run json-c over the document; *end is where the document ends.  Returns
+ * NULL, with *error set, when it is not one complete JSON value.
+ */
+static struct json_object *
+tokenize(const char *buf, size_t len, size_t *end, char **error)
+{
+	struct json_tokener *tok = json_tokener_new_ex(QS_JSON_MAX_DEPTH);
+	struct json_object *root;
+	enum json_tokener_error jerr;
+
+	if (tok == NULL)
+	{
+		*error = pstrdup("out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok,
+						   JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, buf, (int) len);
+	jerr = json_tokener_get_error(tok);
+	*end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue && root == NULL)
+	{
+		/* a number or literal at the very end: the terminator completes it */
+		root = json_tokener_parse_ex(tok, "", 1);
+		if (root != NULL &&
+			json_tokener_get_error(tok) == json_tokener_success)
+		{
+			jerr = json_tokener_success;
+			*end = len;
+		}
+	}
+	if (jerr != json_tokener_success && root != NULL)
+	{
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	if (jerr == json_tokener_continue)
+		*error = pstrdup("the document ends early (truncated JSON)");
+	else if (jerr != json_tokener_success)
+		*error = psprintf("invalid JSON at byte %zu: %s", *end,
+						  json_tokener_error_desc(jerr));
+	else if (root == NULL)
+		*error = pstrdup("empty document");
+	return root;
+}
+
 QsJson *
 qsjson_parse(const char *buf, size_t len, char **error)
 {
-	struct json_tokener *tok;
 	struct json_object *root;
-	enum json_tokener_error jerr;
 	size_t end;
 	char *wide;
 	size_t widelen = 0;
 	QsJsonDoc *doc;
 
 	*error = NULL;
+	if (len == 0)
+	{
+		*error = pstrdup("empty document");
+		return NULL;
+	}
 	if (len > INT_MAX)
 	{
 		*error = pstrdup("the document is too large to parse");
@@ -419,39 +478,9 @@ qsjson_parse(const char *buf, size_t len, char **error)
 	/* allocate before json-c allocates, so no error can leak its tree */
 	doc = MemoryContextAllocZero(CurrentMemoryContext, sizeof(QsJsonDoc));
 
-	tok = json_tokener_new_ex(QS_JSON_MAX_DEPTH);
-	if (tok == NULL)
-	{
-		*error = pstrdup("out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok,
-						   JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, buf, (int) len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue)
-	{
-		if (root)
-			json_object_put(root);
-		root = NULL;
-		*error = pstrdup("the document ends early (truncated JSON)");
-	}
-	else if (jerr != json_tokener_success)
-	{
-		if (root)
-			json_object_put(root);
-		root = NULL;
-		*error = psprintf("invalid JSON at byte %zu: %s", end,
-						  json_tokener_error_desc(jerr));
-	}
-	json_tokener_free(tok);
+	root = tokenize(buf, len, &end, error);
 	if (root == NULL)
-	{
-		if (*error == NULL)
-			*error = pstrdup("empty document");
 		return NULL;
-	}
 
 	/* only white space may follow the document */
 	while (end < len && (buf[end] == ' ' || buf[end] == '\t' ||
@@ -540,15 +569,24 @@ qsjson_kind_phrase(QsJsonKind kind)
 	}
 }
 
+/*
+ * The accessors accept a node of any kind (json-c asserts on the wrong
+ * one, which would abort the backend): an array of length 0, an object
+ * with no members.
+ */
 int
 qsjson_array_length(const QsJson *node)
 {
+	if (qsjson_kind(node) != QSJ_ARRAY)
+		return 0;
 	return (int) json_object_array_length(NODE(node));
 }
 
 QsJson *
 qsjson_array_get(const QsJson *node, int i)
 {
+	if (qsjson_kind(node) != QSJ_ARRAY)
+		return NULL;
 	return (QsJson *) json_object_array_get_idx(NODE(node), i);
 }
 
@@ -557,7 +595,8 @@ qsjson_object_get(const QsJson *node, const char *key)
 {
 	struct json_object *v = NULL;
 
-	if (!json_object_object_get_ex(NODE(node), key, &v))
+	if (qsjson_kind(node) != QSJ_OBJECT ||
+		!json_object_object_get_ex(NODE(node), key, &v))
 		return NULL;
 	return (QsJson *) v;
 }
@@ -568,6 +607,8 @@ qsjson_object_next(const QsJson *node, QsJsonIter **iter, const char **key,
 {
 	struct lh_entry *e;
 
+	if (qsjson_kind(node) != QSJ_OBJECT)
+		return false;
 	if (*iter == NULL)
 		e = json_object_get_object(NODE(node))->head;
 	else

@@ -171,7 +171,9 @@ parse_positive_int(const char *name, const char *value)
 
 	errno = 0;
 	v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v <= 0 || v > INT_MAX)
+	/* digits only: no sign, no white space on either side */
+	if (errno != 0 || !isdigit((unsigned char) value[0]) || *end != '\0' ||
+		v <= 0 || v > INT_MAX)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("invalid value for option \"%s\": \"%s\"", name,
 							   value),
@@ -372,6 +374,62 @@ credentials_fingerprint(const QsConn *conn)
 	return h;
 }
 
+/* Where each server or user mapping option goes in a QsConn. */
+typedef enum QsFieldKind
+{
+	QS_FIELD_TEXT,
+	QS_FIELD_MS, /* positive integer (milliseconds) */
+	QS_FIELD_BOOL
+} QsFieldKind;
+
+static const struct
+{
+	const char *name;
+	size_t offset;
+	QsFieldKind kind;
+} conn_fields[] = {
+	{"api_url", offsetof(QsConn, api_url), QS_FIELD_TEXT},
+	{"qstash_url", offsetof(QsConn, qstash_url), QS_FIELD_TEXT},
+	{"timeout_ms", offsetof(QsConn, timeout_ms), QS_FIELD_MS},
+	{"connect_timeout_ms", offsetof(QsConn, connect_timeout_ms), QS_FIELD_MS},
+	{"email", offsetof(QsConn, email), QS_FIELD_TEXT},
+	{"api_key", offsetof(QsConn, api_key), QS_FIELD_TEXT},
+	{"token", offsetof(QsConn, token), QS_FIELD_TEXT},
+	{"reveal_secrets", offsetof(QsConn, reveal_secrets), QS_FIELD_BOOL},
+};
+
+/*
+ * Copy stored options into conn.  Each value is checked again: one stored
+ * before the validator refused control characters is never sent.
+ */
+static void
+apply_options(QsConn *conn, List *options)
+{
+	ListCell *lc;
+
+	foreach (lc, options)
+	{
+		DefElem *def = (DefElem *) lfirst(lc);
+		char *value = defGetString(def);
+
+		check_no_control_chars(def->defname, value,
+							   is_secret_option(def->defname));
+		for (int i = 0; i < lengthof(conn_fields); i++)
+		{
+			char *field = (char *) conn + conn_fields[i].offset;
+
+			if (strcmp(def->defname, conn_fields[i].name) != 0)
+				continue;
+			if (conn_fields[i].kind == QS_FIELD_TEXT)
+				*(char **) field = value;
+			else if (conn_fields[i].kind == QS_FIELD_MS)
+				*(int *) field = parse_positive_int(def->defname, value);
+			else
+				*(bool *) field = parse_bool_option(def->defname, value);
+		}
+	}
+}
+
 /*
  * Resolve a server and the user mapping of userid (or PUBLIC) on it.
  */
@@ -383,7 +441,6 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	QsConn *conn;
 	UserMapping *um;
 	HeapTuple tp;
-	ListCell *lc;
 
 	if (strcmp(fdw->fdwname, "qstash_fdw") != 0)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -420,40 +477,9 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	conn->timeout_ms = qs_guc_timeout_ms;
 	conn->connect_timeout_ms = qs_guc_connect_timeout_ms;
 
-	foreach (lc, server->options)
-	{
-		DefElem *def = (DefElem *) lfirst(lc);
-
-		check_no_control_chars(def->defname, defGetString(def), false);
-		if (strcmp(def->defname, "api_url") == 0)
-			conn->api_url = defGetString(def);
-		else if (strcmp(def->defname, "qstash_url") == 0)
-			conn->qstash_url = defGetString(def);
-		else if (strcmp(def->defname, "timeout_ms") == 0)
-			conn->timeout_ms =
-				parse_positive_int(def->defname, defGetString(def));
-		else if (strcmp(def->defname, "connect_timeout_ms") == 0)
-			conn->connect_timeout_ms =
-				parse_positive_int(def->defname, defGetString(def));
-	}
-	foreach (lc, um->options)
-	{
-		DefElem *def = (DefElem *) lfirst(lc);
-
-		/* a mapping stored before 0.2.0 was not checked: never send it */
-		check_no_control_chars(def->defname, defGetString(def),
-							   is_secret_option(def->defname));
-
-		if (strcmp(def->defname, "email") == 0)
-			conn->email = defGetString(def);
-		else if (strcmp(def->defname, "api_key") == 0)
-			conn->api_key = defGetString(def);
-		else if (strcmp(def->defname, "token") == 0)
-			conn->token = defGetString(def);
-		else if (strcmp(def->defname, "reveal_secrets") == 0)
-			conn->reveal_secrets =
-				parse_bool_option(def->defname, defGetString(def));
-	}
+	apply_options(conn, server->options);
+	/* a mapping stored before 0.2.0 was not checked: never send it */
+	apply_options(conn, um->options);
 	conn->fingerprint = credentials_fingerprint(conn);
 	return conn;
 }

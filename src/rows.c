@@ -17,6 +17,7 @@
 #include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -603,14 +604,145 @@ text_array_literal(QsMapper *m, QsJson *arr)
 	return buf.data;
 }
 
-/* Convert one column of one row; sets *isnull. */
+/* A boolean column: JSON true/false, or "true"/"false" (BOOL_STRING). */
 static Datum
-convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
-		const QsParams *params, bool *isnull)
+bool_datum(QsMapper *m, QsAttMap *a, QsJson *v)
+{
+	QsJsonKind k = qsjson_kind(v);
+	bool b;
+	size_t len;
+
+	if (k == QSJ_BOOL)
+		b = qsjson_bool(v);
+	else if (a->col->conv == QSC_BOOL_STRING && k == QSJ_STRING &&
+			 parse_bool(qsjson_string(v, &len), &b))
+		;
+	else
+		wrong_type(m,
+				   a->col->conv == QSC_BOOL ? "a boolean"
+											: "\"true\" or \"false\"",
+				   v);
+	if (a->typid == BOOLOID)
+		return BoolGetDatum(b);
+	return input(a, b ? "true" : "false");
+}
+
+/* An integer column: bigint, or unix seconds (0 may mean NULL). */
+static Datum
+integer_datum(QsMapper *m, QsAttMap *a, QsJson *v, bool *isnull)
+{
+	const QsColumn *c = a->col;
+	QsJsonKind k = qsjson_kind(v);
+	int64 i;
+	size_t len;
+
+	if (k != QSJ_INT && k != QSJ_DOUBLE)
+		wrong_type(m, "an integer", v);
+	if (!qsjson_int64(v, &i))
+	{
+		const char *t = qsjson_text(v, &len);
+
+		/* json.c marks integers beyond int64 with "e0": hide it */
+		if (len > 2 && strcmp(t + len - 2, "e0") == 0)
+			len -= 2;
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value %.*s of key \"%s\" is not an integer within "
+						"the range of type bigint",
+						(int) len, t, c->json_key)));
+	}
+	if (c->conv == QSC_INT8)
+	{
+		if (a->typid == INT8OID)
+			return Int64GetDatum(i);
+		return input(a, qsjson_text(v, &len));
+	}
+	if (i == 0 && c->conv == QSC_EPOCH_S_ZERO_NULL)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return epoch_datum(a, i, 1);
+}
+
+/* A text[] column from a JSON array of strings. */
+static Datum
+text_array_datum(QsMapper *m, QsAttMap *a, QsJson *v)
+{
+	char *lit;
+
+	if (qsjson_kind(v) != QSJ_ARRAY)
+		wrong_type(m, "an array of strings", v);
+	lit = text_array_literal(m, v);
+	if (a->typid != TEXTARRAYOID)
+	{
+		/* another type reads text[]'s own text form, as a cast */
+		Datum arr = OidInputFunctionCall(F_ARRAY_IN, lit, TEXTOID, -1);
+
+		lit = OidOutputFunctionCall(F_ARRAY_OUT, arr);
+	}
+	return input(a, lit);
+}
+
+/* A column of a JSON value v (not null) of the row. */
+static Datum
+value_datum(QsMapper *m, QsAttMap *a, QsJson *v, bool *isnull)
+{
+	QsJsonKind k = qsjson_kind(v);
+	size_t len;
+
+	switch (a->col->conv)
+	{
+		case QSC_TEXT:
+		case QSC_ELEMENT:
+			if (k != QSJ_STRING)
+				wrong_type(m, "a string", v);
+			return string_datum(m, a, v);
+		case QSC_BOOL:
+		case QSC_BOOL_STRING:
+			return bool_datum(m, a, v);
+		case QSC_INT8:
+		case QSC_EPOCH_S:
+		case QSC_EPOCH_S_ZERO_NULL:
+			return integer_datum(m, a, v, isnull);
+		case QSC_GOTIME:
+		{
+			const char *t;
+
+			if (k != QSJ_STRING)
+				wrong_type(m, "a string", v);
+			t = qsjson_string(v, &len);
+			if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
+				return TimestampTzGetDatum(parse_gotime(m, t, len));
+			return input(a, timestamptz_to_str(parse_gotime(m, t, len)));
+		}
+		case QSC_TEXT_ARRAY:
+			return text_array_datum(m, a, v);
+		case QSC_NUMERIC:
+		case QSC_POINT_VALUE:
+			if (k != QSJ_INT && k != QSJ_DOUBLE)
+				wrong_type(m, "a number", v);
+			return input(a, qsjson_text(v, &len));
+		case QSC_JSONB:
+			return input(a, qsjson_text(v, &len));
+		case QSC_EPOCH_MS:
+			return epoch_ms_datum(m, a, v, isnull);
+		default:
+			break;
+	}
+	pg_unreachable();
+}
+
+/*
+ * Convert one column of one row; sets *isnull.  Columns derived from the
+ * row as a whole or from the request are handled here; the others read
+ * their JSON value and go to value_datum().
+ */
+static Datum
+convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt, bool *isnull)
 {
 	const QsColumn *c = a->col;
 	QsJson *v;
-	QsJsonKind k;
 
 	*isnull = true;
 	if (c->secret && !m->reveal_secrets)
@@ -644,137 +776,29 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt,
 			*isnull = false;
 			return input(a, p);
 		}
+		case QSC_BODY:
+		case QSC_BODY_TEXT:
+			return body_datum(m, a, row, isnull);
 		case QSC_ELEMENT:
 			v = row;
 			break;
 		case QSC_POINT_VALUE:
 			v = pt->value;
 			break;
-		case QSC_BODY:
-		case QSC_BODY_TEXT:
-			return body_datum(m, a, row, isnull);
 		default:
 			v = qsjson_object_get(row, c->json_key);
 			if (v == NULL && c->alt_key != NULL)
 				v = qsjson_object_get(row, c->alt_key);
 			break;
 	}
-
-	k = qsjson_kind(v);
-	if (k == QSJ_NULL)
+	if (qsjson_kind(v) == QSJ_NULL)
 		return (Datum) 0;
 	*isnull = false;
-
-	switch (c->conv)
-	{
-		case QSC_TEXT:
-		case QSC_ELEMENT:
-			if (k != QSJ_STRING)
-				wrong_type(m, "a string", v);
-			return string_datum(m, a, v);
-		case QSC_BOOL:
-			if (k != QSJ_BOOL)
-				wrong_type(m, "a boolean", v);
-			if (a->typid == BOOLOID)
-				return BoolGetDatum(qsjson_bool(v));
-			return input(a, qsjson_bool(v) ? "true" : "false");
-		case QSC_BOOL_STRING:
-		{
-			bool b;
-			size_t len;
-
-			if (k == QSJ_BOOL)
-				b = qsjson_bool(v);
-			else if (k == QSJ_STRING && parse_bool(qsjson_string(v, &len), &b))
-				;
-			else
-				wrong_type(m, "\"true\" or \"false\"", v);
-			if (a->typid == BOOLOID)
-				return BoolGetDatum(b);
-			return input(a, b ? "true" : "false");
-		}
-		case QSC_INT8:
-		case QSC_EPOCH_S:
-		case QSC_EPOCH_S_ZERO_NULL:
-		{
-			int64 i;
-			size_t len;
-
-			if (k != QSJ_INT && k != QSJ_DOUBLE)
-				wrong_type(m, "an integer", v);
-			if (!qsjson_int64(v, &i))
-			{
-				const char *t = qsjson_text(v, &len);
-
-				/* json.c marks integers beyond int64 with "e0": hide it */
-				if (len > 2 && strcmp(t + len - 2, "e0") == 0)
-					len -= 2;
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("value %.*s of key \"%s\" is not an integer "
-								"within the range of type bigint",
-								(int) len, t, c->json_key)));
-			}
-			if (c->conv == QSC_INT8)
-			{
-				if (a->typid == INT8OID)
-					return Int64GetDatum(i);
-				return input(a, qsjson_text(v, &len));
-			}
-			if (i == 0 && c->conv == QSC_EPOCH_S_ZERO_NULL)
-			{
-				*isnull = true;
-				return (Datum) 0;
-			}
-			return epoch_datum(a, i, 1);
-		}
-		case QSC_GOTIME:
-		{
-			size_t len;
-			const char *t;
-
-			if (k != QSJ_STRING)
-				wrong_type(m, "a string", v);
-			t = qsjson_string(v, &len);
-			if (a->typid == TIMESTAMPTZOID && a->typmod < 0)
-				return TimestampTzGetDatum(parse_gotime(m, t, len));
-			return input(a, timestamptz_to_str(parse_gotime(m, t, len)));
-		}
-		case QSC_TEXT_ARRAY:
-			if (k != QSJ_ARRAY)
-				wrong_type(m, "an array of strings", v);
-			return input(a, text_array_literal(m, v));
-		case QSC_NUMERIC:
-		case QSC_POINT_VALUE:
-		{
-			size_t len;
-
-			if (k != QSJ_INT && k != QSJ_DOUBLE)
-				wrong_type(m, "a number", v);
-			return input(a, qsjson_text(v, &len));
-		}
-		case QSC_JSONB:
-		{
-			size_t len;
-
-			return input(a, qsjson_text(v, &len));
-		}
-		case QSC_EPOCH_MS:
-			return epoch_ms_datum(m, a, v, isnull);
-		case QSC_EXTRA:
-		case QSC_BODY:
-		case QSC_BODY_TEXT:
-		case QSC_PARAM:
-		case QSC_METRIC:
-		case QSC_SERIES:
-			break;
-	}
-	pg_unreachable();
+	return value_datum(m, a, v, isnull);
 }
 
 static void
-put_row(QsMapper *m, QsJson *row, const QsPoint *pt, const QsParams *params,
-		Tuplestorestate *store)
+put_row(QsMapper *m, QsJson *row, const QsPoint *pt, Tuplestorestate *store)
 {
 	MemoryContext old = MemoryContextSwitchTo(m->rowcxt);
 
@@ -789,7 +813,7 @@ put_row(QsMapper *m, QsJson *row, const QsPoint *pt, const QsParams *params,
 			continue;
 		}
 		m->cur_col = a->col;
-		m->values[i] = convert(m, a, row, pt, params, &m->nulls[i]);
+		m->values[i] = convert(m, a, row, pt, &m->nulls[i]);
 	}
 	m->cur_col = NULL;
 	MemoryContextSwitchTo(old);
@@ -810,9 +834,8 @@ pg_attribute_noreturn() static void unexpected_shape(QsMapper *m,
  * {id, data_points: [{x, y}]} is a series broken down by id.  Other keys
  * (days, dlq_message_count, ...) are not series and are skipped.
  */
-static void
-put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
-		  Tuplestorestate *store)
+static int64
+put_stats(QsMapper *m, QsJson *doc, Tuplestorestate *store)
 {
 	QsJsonIter *it = NULL;
 	const char *key;
@@ -856,7 +879,7 @@ put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
 								   "A data point of \"%s\" is not an object.",
 								   key));
 					pt.value = qsjson_object_get(dp, "y");
-					put_row(m, dp, &pt, params, store);
+					put_row(m, dp, &pt, store);
 					m->cur_row++;
 				}
 			}
@@ -867,7 +890,7 @@ put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
 				QsJson *mval;
 
 				pt.value = qsjson_object_get(e, "y");
-				put_row(m, e, &pt, params, store);
+				put_row(m, e, &pt, store);
 				m->cur_row++;
 				while (qsjson_object_next(e, &mit, &mkey, &mval))
 				{
@@ -878,12 +901,13 @@ put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
 						continue;
 					pt.series = mkey;
 					pt.value = mval;
-					put_row(m, e, &pt, params, store);
+					put_row(m, e, &pt, store);
 					m->cur_row++;
 				}
 			}
 		}
 	}
+	return m->cur_row;
 }
 
 /*
@@ -892,20 +916,17 @@ put_stats(QsMapper *m, QsJson *doc, const QsParams *params,
  * the number of rows stored.
  */
 int64
-qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
+qs_mapper_put(QsMapper *m, QsJson *doc, const QsTarget *target, int64 max_rows,
 			  Tuplestorestate *store)
 {
 	ErrorContextCallback errcb;
-	static const QsParams no_params = {0};
 	static const QsPoint no_point = {0};
 	int64 stored = 0;
 	bool want_object;
 
-	if (params == NULL)
-		params = &no_params;
 	/* one object for a lookup by id or a one-object endpoint, else a list */
 	want_object =
-		m->ep->one_object || (params->id != NULL && m->ep->path_by_id != NULL);
+		m->ep->one_object || (target->id != NULL && m->ep->path_by_id != NULL);
 
 	/* request parameters are the same for every row: convert them once */
 	for (int i = 0; i < m->tupdesc->natts; i++)
@@ -915,8 +936,8 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 
 		if (a->col == NULL || a->col->conv != QSC_PARAM)
 			continue;
-		p = strcmp(a->col->name, "qstash_id") == 0 ? params->qstash_id
-												   : params->period;
+		p = strcmp(a->col->name, "qstash_id") == 0 ? target->qstash_id
+												   : target->period;
 		m->param_nulls[i] = (p == NULL);
 		m->param_values[i] = p ? input(a, p) : (Datum) 0;
 	}
@@ -927,8 +948,8 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 	error_context_stack = &errcb;
 
 	if (m->ep->shape == QS_SHAPE_STATS)
-		put_stats(m, doc, params, store);
-	else if (want_object != (qsjson_kind(doc) == QSJ_OBJECT))
+		stored = put_stats(m, doc, store);
+	else if (qsjson_kind(doc) != (want_object ? QSJ_OBJECT : QSJ_ARRAY))
 		unexpected_shape(m, psprintf("The response is %s, expected %s.",
 									 qsjson_kind_phrase(qsjson_kind(doc)),
 									 want_object ? "an object" : "an array"));
@@ -938,7 +959,7 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 		m->cur_row = 0;
 		if (max_rows != 0)
 		{
-			put_row(m, doc, &no_point, params, store);
+			put_row(m, doc, &no_point, store);
 			stored = 1;
 		}
 	}
@@ -958,7 +979,7 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsParams *params, int64 max_rows,
 				unexpected_shape(
 					m, psprintf("Element %d is a %s, expected an object.",
 								r + 1, qsjson_kind_name(qsjson_kind(row))));
-			put_row(m, row, &no_point, params, store);
+			put_row(m, row, &no_point, store);
 		}
 		stored = n;
 	}

@@ -45,8 +45,11 @@ qs_ensure_packages() {
     QS_BINDIR=$("$PG_CONFIG" --bindir)
 }
 
+# The project's warning flags; PG_CFLAGS adds to them, CI=true adds -Werror.
+QS_WARNINGS="-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers"
+
 qs_build_install() {
-    local cflags=${PG_CFLAGS:-}
+    local cflags="$QS_WARNINGS ${PG_CFLAGS:-}"
     if [ "${CI:-}" = "true" ]; then cflags="$cflags -Werror"; fi
     qs_log "building with $PG_CONFIG${cflags:+ (PG_CFLAGS=$cflags)}"
     make -C "$QS_ROOT" -s clean >/dev/null

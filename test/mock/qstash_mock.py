@@ -13,7 +13,9 @@ API's filters), and has a control interface under /_mock/ (never logged) to:
                                     serve generated data for GET <path>:
                                     kind "logs" (one page of log entries)
                                     or "users" (a list of instances), each
-                                    row carrying about <bytes> bytes
+                                    row carrying about <bytes> bytes; or
+                                    kind "log_pages": GET /v2/events then
+                                    pages through <rows> such entries
   GET  /_mock/log                   the requests seen since the last reset
   GET  /_mock/tls                   TLS handshakes attempted (all time)
 
@@ -55,6 +57,7 @@ class State:
             self.queue = []
             self.overrides = {}
             self.generated = {}
+            self.logs = LOGS
 
 
 # period -> (data points, seconds between points), as the API documents it
@@ -183,16 +186,21 @@ LOGS = make_logs()
 DLQ = make_dlq()
 
 
+def big_logs(rows, size):
+    """Log entries of about size bytes each, newest first, a second apart."""
+    out = []
+    for i in range(rows):
+        body = ("%06d" % i) * (size // 6)
+        out.append({"time": NOW_MS - i * 1000, "messageId": "msg_big%04d" % i,
+                    "state": "DELIVERED", "url": URLS[i % 3],
+                    "body": b64(body), "labels": ["big"]})
+    return out
+
+
 def generate(kind, rows, size):
     """Rows of about size bytes each, for tests of large responses."""
     if kind == "logs":
-        out = []
-        for i in range(rows):
-            body = ("%06d" % i) * (size // 6)
-            out.append({"time": NOW_MS - i * 1000, "messageId": "msg_big%04d" % i,
-                        "state": "DELIVERED", "url": URLS[i % 3],
-                        "body": b64(body), "labels": ["big"]})
-        return json.dumps({"events": out}).encode()
+        return json.dumps({"events": big_logs(rows, size)}).encode()
     if kind == "users":
         base = json.loads(load_fixture("users.json"))[0]
         out = [dict(base, id="00000000-0000-4000-8000-%012d" % i,
@@ -372,6 +380,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, "{}")
         if path == "/_mock/generate":
             req = json.loads(self.read_body())
+            if req["kind"] == "log_pages":
+                rows = big_logs(int(req["rows"]), int(req["bytes"]))
+                with st.lock:
+                    st.logs = rows
+                return self.send(200, json.dumps({"bytes": len(json.dumps(rows))}))
             data = generate(req["kind"], int(req["rows"]), int(req["bytes"]))
             with st.lock:
                 st.generated[req["path"]] = data
@@ -438,7 +451,9 @@ class Handler(BaseHTTPRequestHandler):
             return 200, body
         q = urllib.parse.parse_qs(query)
         if path in ("/v2/events", "/v2/logs"):
-            return page(LOGS, q, path.rsplit("/", 1)[1], LOG_FILTERS, "time")
+            with self.server.state.lock:
+                logs = self.server.state.logs
+            return page(logs, q, path.rsplit("/", 1)[1], LOG_FILTERS, "time")
         if path == "/v2/dlq":
             return page(DLQ, q, "messages", DLQ_FILTERS, "createdAt")
         if path == "/v2/globalParallelism":

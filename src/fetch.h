@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * request.h
- *		Fetch one endpoint of one server as the current user: URL, retries,
- *		error mapping and JSON parsing.  Shared by functions and the FDW.
+ * fetch.h
+ *		GET one path of one server as the current user: URL, credentials,
+ *		retries, response reuse (cache.c), error mapping and JSON parsing.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef QSTASH_REQUEST_H
-#define QSTASH_REQUEST_H
+#ifndef QSTASH_FETCH_H
+#define QSTASH_FETCH_H
 
 #include "catalog.h"
 #include "json.h"
@@ -25,4 +25,4 @@ typedef struct QsFetchStats
 extern QsJson *qs_fetch(const QsConn *conn, QsApi api, const char *path,
 						bool missing_ok, QsFetchStats *stats);
 
-#endif /* QSTASH_REQUEST_H */
+#endif /* QSTASH_FETCH_H */

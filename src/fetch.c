@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * request.c
+ * fetch.c
  *		GET one path of a server as the current user, with bounded retries,
  *		and return the parsed body.
  *
@@ -27,7 +27,7 @@
 #include "http.h"
 #include "qstash.h"
 #include "ratelimit.h"
-#include "request.h"
+#include "fetch.h"
 
 #define QS_BACKOFF_BASE_MS 100
 #define QS_MAX_URL_LENGTH 8192
@@ -112,46 +112,54 @@ parse_body(const QsConn *conn, const char *path, const char *body, size_t len)
 	return doc;
 }
 
+/* The HTTP request for path: full URL, credentials of the API, limits. */
+static void
+build_request(const QsConn *conn, QsApi api, const char *path,
+			  QsHttpRequest *req)
+{
+	const char *base = qs_conn_base_url(conn, api);
+	size_t blen = strlen(base);
+
+	qs_conn_require_credentials(conn, api);
+	memset(req, 0, sizeof(*req));
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	req->url = psprintf("%.*s%s", (int) blen, base, path);
+	if (strlen(req->url) > QS_MAX_URL_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("request URL for server \"%s\" is too long",
+						conn->servername),
+				 errdetail("The URL has %zu bytes; at most %d are sent.",
+						   strlen(req->url), QS_MAX_URL_LENGTH),
+				 errhint("A pushed-down value (an id) is probably far longer "
+						 "than any real one.")));
+	if (api == QS_API_DEVELOPER)
+	{
+		req->username = conn->email;
+		req->password = conn->api_key;
+	}
+	else
+		req->bearer = conn->token;
+	req->timeout_ms = conn->timeout_ms;
+	req->connect_timeout_ms = conn->connect_timeout_ms;
+	req->max_bytes = (size_t) qs_guc_max_response_bytes;
+	req->ca_file = qs_guc_ca_file;
+}
+
 QsJson *
 qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
 		 QsFetchStats *stats)
 {
-	QsHttpRequest req = {0};
+	QsHttpRequest req;
 	QsHttpResponse resp;
-	const char *base = qs_conn_base_url(conn, api);
-	size_t blen = strlen(base);
 	QsJson *doc;
 	QsCacheKey key;
 	long cached_status;
 	const char *cached_body;
 	size_t cached_len;
 
-	qs_conn_require_credentials(conn, api);
-
-	while (blen > 0 && base[blen - 1] == '/')
-		blen--;
-	req.url = psprintf("%.*s%s", (int) blen, base, path);
-	if (strlen(req.url) > QS_MAX_URL_LENGTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("request URL for server \"%s\" is too long",
-						conn->servername),
-				 errdetail("The URL has %zu bytes; at most %d are sent.",
-						   strlen(req.url), QS_MAX_URL_LENGTH),
-				 errhint("A pushed-down value (an id) is probably far longer "
-						 "than any real one.")));
-	if (api == QS_API_DEVELOPER)
-	{
-		req.username = conn->email;
-		req.password = conn->api_key;
-	}
-	else
-		req.bearer = conn->token;
-	req.timeout_ms = conn->timeout_ms;
-	req.connect_timeout_ms = conn->connect_timeout_ms;
-	req.max_bytes = (size_t) qs_guc_max_response_bytes;
-	req.ca_file = qs_guc_ca_file;
-
+	build_request(conn, api, path, &req);
 	key.serverid = conn->serverid;
 	key.umid = conn->umid;
 	key.userid = conn->userid;

@@ -1,0 +1,139 @@
+--
+-- plan: the request plan.  No request before the first row is asked for;
+-- listings are read page by page as rows are consumed; EXPLAIN VERBOSE
+-- shows exactly the request that is sent.
+--
+\getenv setup QSTASH_MOCK_SETUP
+\i :setup
+\getenv mock_token QSTASH_MOCK_TOKEN
+ALTER SERVER upstash OPTIONS (ADD qstash_url :'mock_url');
+ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token :'mock_token');
+CREATE SCHEMA r;
+IMPORT FOREIGN SCHEMA qstash FROM SERVER upstash INTO r;
+CREATE TABLE local_regions (region text);
+ANALYZE local_regions;
+
+-- 1. a scan that is never pulled sends nothing
+\! $QSTASH_MOCK_CTL reset
+SELECT count(*) FROM (SELECT * FROM r.users LIMIT 0) s;
+SELECT count(*) FROM (SELECT * FROM r.logs LIMIT 0) s;
+-- an empty outer side: the foreign scan is never started
+SELECT l.region, u.id FROM local_regions l JOIN r.users u ON u.region = l.region;
+SELECT l.region, u.id FROM local_regions l LEFT JOIN LATERAL
+  (SELECT id FROM r.users WHERE region = l.region) u ON true;
+-- a cursor declared and closed without a FETCH
+BEGIN;
+DECLARE c CURSOR FOR SELECT * FROM r.logs;
+CLOSE c;
+COMMIT;
+-- plain EXPLAIN, and a condition that is false
+EXPLAIN (COSTS OFF) SELECT * FROM r.logs;
+SELECT count(*) FROM r.users WHERE false;
+\! $QSTASH_MOCK_CTL count
+
+-- 2. a cursor fetches a page only when its rows are needed
+\! $QSTASH_MOCK_CTL reset
+BEGIN;
+DECLARE c CURSOR FOR SELECT message_id FROM r.logs;
+FETCH 2 FROM c;
+\! $QSTASH_MOCK_CTL count
+MOVE FORWARD 150 IN c;
+FETCH 1 FROM c;
+\! $QSTASH_MOCK_CTL count
+MOVE FORWARD ALL IN c;
+\! $QSTASH_MOCK_CTL log
+CLOSE c;
+COMMIT;
+\! $QSTASH_MOCK_CTL reset
+
+-- 3. a LIMIT above a filter that stays local stops after the page that
+-- completes it: 1 000 entries (10 pages), the first match on page 3
+\! $QSTASH_MOCK_CTL generate /v2/events log_pages 1000 12
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT message_id FROM r.logs WHERE message_id > 'msg_big0249' LIMIT 5;
+SELECT message_id FROM r.logs WHERE message_id > 'msg_big0249' LIMIT 5;
+\! $QSTASH_MOCK_CTL log
+\! $QSTASH_MOCK_CTL reset
+-- ... and the rescans of a nested loop replay what was read, and read on
+-- only where the first pass stopped: one request per page, each page once
+\! $QSTASH_MOCK_CTL generate /v2/events log_pages 1000 12
+SELECT count(*) FROM generate_series(1, 3) g,
+  LATERAL (SELECT message_id FROM r.logs WHERE state <> 'x' OFFSET 95 * g LIMIT 10) l;
+\! $QSTASH_MOCK_CTL log
+\! $QSTASH_MOCK_CTL reset
+
+-- 4. EXPLAIN VERBOSE shows the request the runner sends, rendered by the
+-- same function: for each query below, the request EXPLAIN names is the
+-- first one the mock logs
+CREATE FUNCTION explained_request(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE plan jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || query INTO plan;
+  RETURN jsonb_path_query_first(plan, 'strict $.**."QStash Request"[0]') #>> '{}';
+END $$;
+CREATE TABLE checks (n int, query text);
+INSERT INTO checks VALUES
+  (1, $$SELECT * FROM r.users WHERE id = '3f1c2a8e-5b7d-4e2f-9a61-0c8d4b2e7f10'$$),
+  (2, $$SELECT * FROM r.stats WHERE period = '7d' AND qstash_id = '99a4c327-31f0-490f-a594-043ade84085a'$$),
+  (3, $$SELECT * FROM r.stats_summary WHERE period IN ('3h', '30d') AND qstash_id = '3f1c2a8e-5b7d-4e2f-9a61-0c8d4b2e7f10'$$),
+  (4, $$SELECT * FROM r.logs WHERE state = 'ERROR' AND url = 'https://api.example.com/a' AND 'eu' = ANY (labels)
+        AND time BETWEEN '2026-11-18 11:00:00.0005+00' AND '2026-11-18 12:00+00'$$),
+  (5, $$SELECT * FROM r.logs WHERE message_id = 'a b&c=d/é' LIMIT 3$$),
+  (6, $$SELECT * FROM r.dlq WHERE response_status IN (500, 502) AND url IN ('https://api.example.com/a', 'https://hooks.example.org/c') AND created_at > now() - interval '100 years'$$),
+  (7, $$SELECT * FROM r.dlq WHERE dlq_id IN ('dlq_0001', 'dlq_0003')$$),
+  (8, $$SELECT * FROM r.schedules WHERE schedule_id = 'scd_..'$$),
+  (9, $$SELECT * FROM r.queues WHERE name = '..'$$),
+  (10, $$SELECT * FROM r.ipv4$$);
+-- run each query and compare the first logged request with EXPLAIN's
+CREATE FUNCTION run_check(k int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE q text;
+BEGIN
+  SELECT query INTO q FROM checks WHERE n = k;
+  EXECUTE 'SELECT count(*) FROM (' || q || ') s';
+  RETURN explained_request(q);
+END $$;
+SELECT run_check(1) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "1: sent as explained: $explained" || { echo "1: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(2) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "2: sent as explained: $explained" || { echo "2: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(3) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "3: sent as explained: $explained" || { echo "3: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(4) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "4: sent as explained: $explained" || { echo "4: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(5) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "5: sent as explained: $explained" || { echo "5: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(6) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "6: sent as explained (the time bound is now-based, not shown)" || { echo "6: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(7) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "7: sent as explained: $explained" || { echo "7: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(8) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "8: sent as explained: $explained" || { echo "8: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(9) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "9: sent as explained: $explained" || { echo "9: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+SELECT run_check(10) AS explained \gset
+\setenv explained :explained
+\! test "$($QSTASH_MOCK_CTL log | head -1 | cut -d' ' -f1-2)" = "$explained" && echo "10: sent as explained: $explained" || { echo "10: differs"; $QSTASH_MOCK_CTL log; }
+\! $QSTASH_MOCK_CTL reset
+
+SET client_min_messages = warning;
+DROP SCHEMA r CASCADE;
+DROP EXTENSION qstash CASCADE;
+RESET client_min_messages;
