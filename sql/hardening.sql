@@ -271,6 +271,57 @@ SELECT count(*) FROM r.logs WHERE '2026-11-18 11:00+00' > time AND '2026-11-18 1
 \! $QSTASH_MOCK_CTL queue --body '[{"creation_time": 1760422513, "last_plan_upgrade_time": 0, "deletion_time": 0}]'
 SELECT creation_time, last_plan_upgrade_time, deletion_time FROM qstash_users();
 
+-- 12. what an adversarial review found, each a regression test
+-- ... a JSON string where a list belongs aborted the backend (json-c
+-- asserts): now QS042 on every list endpoint, function or table
+\! $QSTASH_MOCK_CTL queue --path /v2/qstash/users --body '"abc"'
+SELECT * FROM show_error('SELECT count(*) FROM qstash_users()') LIMIT 3;
+\! $QSTASH_MOCK_CTL queue --path /v2/qstash/ipv4 --body '"abc"'
+SELECT * FROM show_error('SELECT count(*) FROM qstash_ipv4()') LIMIT 3;
+\! $QSTASH_MOCK_CTL queue --path /v2/schedules --body '"abc"'
+SELECT * FROM show_error('SELECT count(*) FROM qstash_schedules()') LIMIT 3;
+\! $QSTASH_MOCK_CTL queue --path /v2/queues --body '"abc"'
+SELECT * FROM show_error('SELECT count(*) FROM r.queues') LIMIT 3;
+\! $QSTASH_MOCK_CTL queue --path /v2/topics --body '42'
+SELECT * FROM show_error('SELECT count(*) FROM r.url_groups') LIMIT 3;
+\! $QSTASH_MOCK_CTL queue --path /v2/flowControl --body 'null'
+SELECT * FROM show_error('SELECT count(*) FROM qstash_flow_control()') LIMIT 3;
+\! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": "abc"}'
+SELECT * FROM show_error('SELECT count(*) FROM r.logs') LIMIT 3;
+-- ... valid JSON scalars are the wrong shape, not truncated JSON; an
+-- empty body is an empty document
+\! $QSTASH_MOCK_CTL queue --path /v2/qstash/users --body 'true'
+SELECT * FROM show_error('SELECT count(*) FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --path /v2/qstash/users --body ''
+SELECT * FROM show_error('SELECT count(*) FROM qstash_users()');
+-- ... UTF-8 that json-c lets through (overlong, surrogate, beyond
+-- U+10FFFF) is refused before it reaches jsonb, text[] or a table
+\! $QSTASH_MOCK_CTL queue --path /v2/events --body-b64 eyJldmVudHMiOlt7ImxhYmVscyI6WyLAryJdfV19
+SELECT * FROM show_error('SELECT labels FROM qstash_logs()');
+\! $QSTASH_MOCK_CTL queue --body-b64 W3sicmVnaW9uIjoi7aCAIn1d
+SELECT * FROM show_error('SELECT region FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --body-b64 W3siZW50ZXJwcmlzZSI6eyL0kICAIjoxfX1d
+SELECT * FROM show_error('SELECT enterprise FROM qstash_users()');
+-- ... a NUL in a key would cut it short (and dodge the duplicate check)
+\! $QSTASH_MOCK_CTL queue --body '[{"region": "us", "region\u0000x": "eu"}]'
+SELECT * FROM show_error('SELECT region FROM qstash_users()');
+-- ... more encodings of the secrets: base64 without padding, of the key
+-- alone, and percent-encoded
+SELECT rtrim(:'basic', '=') AS basic_unpadded,
+       encode(convert_to(:'mock_key', 'UTF8'), 'base64') AS key_b64 \gset
+\setenv basic_unpadded :basic_unpadded
+\setenv key_b64 :key_b64
+\! $QSTASH_MOCK_CTL queue --status 400 --body "got $basic_unpadded and $key_b64 and $(echo $QSTASH_MOCK_API_KEY | sed 's/-/%2D/')"
+SELECT * FROM show_error('SELECT * FROM qstash_users()', :'basic_unpadded', :'key_b64', :'mock_key');
+-- ... a text[] declared text reads text[]'s own text form
+CREATE FOREIGN TABLE summary_days (days text, qstash_id uuid) SERVER upstash OPTIONS (endpoint 'stats_summary');
+SELECT left(days, 30) AS days FROM summary_days WHERE qstash_id = '99a4c327-31f0-490f-a594-043ade84085a';
+-- ... option values: digits only; a huge value is cut in messages
+CREATE SERVER s_ws FOREIGN DATA WRAPPER qstash_fdw OPTIONS (timeout_ms ' 5');  -- ERROR
+CREATE SERVER s_ws FOREIGN DATA WRAPPER qstash_fdw OPTIONS (timeout_ms '+10');  -- ERROR
+SELECT * FROM show_error($$SELECT * FROM qstash_stats(repeat('x', 100000))$$);
+\! $QSTASH_MOCK_CTL reset
+
 DROP FUNCTION show_error(text, text[]);
 SET client_min_messages = warning;
 DROP EXTENSION qstash CASCADE;

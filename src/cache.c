@@ -19,8 +19,9 @@
  * becomes active, or at the end of the transaction.
  *
  * With qstash.cache_ttl = 0 the responses of a scope are freed when it
- * ends.  With cache_ttl > 0 they are kept for that many seconds, within
- * qstash.cache_max_bytes (oldest dropped first).  A change of any user
+ * ends.  With cache_ttl > 0 they are kept for that many seconds.  Either
+ * way the cache holds at most qstash.cache_max_bytes (oldest dropped
+ * first).  A change of any user
  * mapping or server (ALTER, DROP, in any session) empties the cache, and
  * keys hold a fingerprint of the credentials actually sent.
  *
@@ -31,14 +32,13 @@
 #include "access/xact.h"
 #include "nodes/pg_list.h"
 #include "storage/proc.h"
-#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "cache.h"
+#include "options.h"
 #include "qstash.h"
 
 #if PG_VERSION_NUM >= 170000
@@ -60,7 +60,7 @@ typedef struct QsCacheEntry
 static MemoryContext cache_cxt = NULL;
 static List *entries = NIL; /* oldest first */
 static Size cached_bytes = 0;
-static bool flush_pending = false;
+static uint64 seen_generation = 0; /* of servers and user mappings */
 static bool callbacks_registered = false;
 
 /* The current scope (see the file header). */
@@ -98,23 +98,27 @@ fresh(const QsCacheEntry *e, TimestampTz now)
 		   now - e->fetched_at < (int64) qs_guc_cache_ttl * USECS_PER_SEC;
 }
 
-/* Drop every entry that neither the scope nor the TTL keeps. */
+/*
+ * Drop every entry that neither the scope nor the TTL keeps; everything
+ * when a server or user mapping changed since the last look.
+ */
 static void
 purge(uint64 scope, TimestampTz now)
 {
 	ListCell *lc;
+	bool flush = qs_conn_generation() != seen_generation;
 
+	seen_generation = qs_conn_generation();
 	foreach (lc, entries)
 	{
 		QsCacheEntry *e = (QsCacheEntry *) lfirst(lc);
 
-		if (flush_pending || (e->scope != scope && !fresh(e, now)))
+		if (flush || (e->scope != scope && !fresh(e, now)))
 		{
 			free_entry(e);
 			entries = foreach_delete_current(entries, lc);
 		}
 	}
-	flush_pending = false;
 }
 
 /* Release our registration of the scope's snapshot, if we hold one. */
@@ -166,22 +170,12 @@ xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* A mapping or server changed somewhere: forget everything, soon. */
-static void
-inval_callback(Datum arg, int cacheid, uint32 hashvalue)
-{
-	/* no freeing here: a caller may be reading an entry right now */
-	flush_pending = true;
-}
-
 static void
 register_callbacks(void)
 {
 	if (callbacks_registered)
 		return;
 	RegisterXactCallback(xact_callback, NULL);
-	CacheRegisterSyscacheCallback(USERMAPPINGOID, inval_callback, (Datum) 0);
-	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, inval_callback, (Datum) 0);
 	callbacks_registered = true;
 }
 
@@ -277,9 +271,14 @@ qs_cache_get(const QsCacheKey *key, long *status, const char **body,
 	return false;
 }
 
-/* Keep the TTL cache within qstash.cache_max_bytes, oldest out first. */
+/*
+ * Keep the cache within qstash.cache_max_bytes, oldest out first, the
+ * current statement's responses included (a later scan of the same data
+ * in the statement then fetches it again; a listing's pages are not read
+ * twice by one scan).  The newest entry, the one just put, stays.
+ */
 static void
-enforce_bound(uint64 scope)
+enforce_bound(void)
 {
 	ListCell *lc;
 
@@ -287,11 +286,9 @@ enforce_bound(uint64 scope)
 	{
 		QsCacheEntry *e = (QsCacheEntry *) lfirst(lc);
 
-		if (cached_bytes <= (Size) qs_guc_cache_max_bytes)
+		if (cached_bytes <= (Size) qs_guc_cache_max_bytes ||
+			lnext(entries, lc) == NULL)
 			break;
-		/* the current statement's own responses stay until it ends */
-		if (e->scope == scope)
-			continue;
 		free_entry(e);
 		entries = foreach_delete_current(entries, lc);
 	}
@@ -336,7 +333,7 @@ qs_cache_put(const QsCacheKey *key, long status, const char *body, size_t len)
 	entries = lappend(entries, e);
 	cached_bytes += entry_size(e);
 	MemoryContextSwitchTo(old);
-	enforce_bound(scope);
+	enforce_bound();
 }
 
 void

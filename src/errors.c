@@ -16,18 +16,52 @@
 #include "ratelimit.h"
 
 #define QS_UPSTREAM_TEXT_MAX 200
+#define QS_SCRUB_MAX 8192
 
-/* Mask every occurrence of secret in text (in place). */
+static int
+hexdigit(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/*
+ * Length of the text at p that spells secret, each byte either as itself
+ * or percent-encoded (%2D or %2d for '-'), or 0.
+ */
+static size_t
+spelled_at(const char *p, const char *secret)
+{
+	const char *start = p;
+
+	for (const unsigned char *s = (const unsigned char *) secret; *s; s++)
+	{
+		if ((unsigned char) *p == *s && *p != '%')
+			p++;
+		else if (p[0] == '%' && isxdigit((unsigned char) p[1]) &&
+				 isxdigit((unsigned char) p[2]) &&
+				 hexdigit(p[1]) * 16 + hexdigit(p[2]) == *s)
+			p += 3;
+		else if ((unsigned char) *p == *s)
+			p++; /* a '%' in the secret itself */
+		else
+			return 0;
+	}
+	return p - start;
+}
+
+/* Mask every occurrence of secret in text, raw or percent-encoded. */
 static void
 mask(char *text, const char *secret)
 {
-	size_t n;
-	char *p;
-
-	if (secret == NULL || (n = strlen(secret)) == 0)
+	if (secret == NULL || secret[0] == '\0')
 		return;
-	while ((p = strstr(text, secret)) != NULL)
-		memset(p, '*', n);
+	for (char *p = text; *p; p++)
+	{
+		size_t n = spelled_at(p, secret);
+
+		if (n > 0)
+			memset(p, '*', n);
+	}
 }
 
 /* base64 of s, with its "=" padding, and the same without it */
@@ -45,33 +79,12 @@ base64_forms(List *forms, const char *s)
 	return lappend(forms, pnstrdup(b64, blen));
 }
 
-/* s percent-encoded as a URL or form would carry it, or NULL if the same */
-static char *
-percent_encoded(const char *s)
-{
-	StringInfoData buf;
-	bool changed = false;
-
-	initStringInfo(&buf);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if (isalnum(*p) || strchr("-._~", *p))
-			appendStringInfoChar(&buf, *p);
-		else
-		{
-			appendStringInfo(&buf, "%%%02X", *p);
-			changed = true;
-		}
-	}
-	return changed ? buf.data : NULL;
-}
-
 /*
  * Remove the connection's secrets from a text (in place): every form in
  * which one is sent or could be echoed back.  The raw values of any
  * length; the Basic credentials as sent (base64 of "email:api_key", with
- * or without padding) and the pair in clear; each secret base64-encoded
- * and percent-encoded.  The Authorization header values contain one of
+ * or without padding) and the pair in clear; each secret base64-encoded;
+ * and each of these with any of its bytes percent-encoded.  The Authorization header values contain one of
  * these, so they are masked with them.  Longest first, so that a short
  * secret inside a longer one leaves no part of the longer one readable.
  */
@@ -91,13 +104,8 @@ qs_scrub_secrets(const QsConn *conn, char *text)
 	}
 	for (int i = 0; i < lengthof(raw); i++)
 	{
-		char *pe;
-
-		if (raw[i] == NULL || raw[i][0] == '\0')
-			continue;
-		forms = base64_forms(forms, raw[i]);
-		if ((pe = percent_encoded(raw[i])) != NULL)
-			forms = lappend(forms, pe);
+		if (raw[i] != NULL && raw[i][0] != '\0')
+			forms = base64_forms(forms, raw[i]);
 	}
 	for (int i = 0; i < lengthof(raw); i++)
 		forms = lappend(forms, (char *) raw[i]);
@@ -158,10 +166,14 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 		}
 	}
 	if (text == NULL)
-	{
 		text = pnstrdup(body, len);
-		tlen = strlen(text);
-	}
+	/*
+	 * Only the first QS_UPSTREAM_TEXT_MAX printable characters are shown:
+	 * what lies far beyond them needs no masking (and no scan)
+	 */
+	if (strlen(text) > QS_SCRUB_MAX)
+		text[QS_SCRUB_MAX] = '\0';
+	tlen = strlen(text);
 	/* mask secrets in the whole text first: a cut could split one */
 	qs_scrub_secrets(conn, text);
 	return qs_printable(text, tlen);

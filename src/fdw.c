@@ -52,7 +52,9 @@
 
 typedef struct QsScanState
 {
-	QsRequest *req; /* the plan's values, evaluated at scan start */
+	QsRequestPlan *plan;
+	List *exprstates; /* of the plan's values */
+	QsRequest *req;	  /* the values, evaluated when first needed */
 	const QsConn *conn;
 	QsMapper *mapper;
 	QsRunner *runner;		/* NULL until the first row is asked for */
@@ -224,9 +226,9 @@ scan_user(ForeignScanState *node)
 }
 
 /*
- * Evaluate the plan's values (also for plain EXPLAIN, which shows the
- * requests they make); resolve the server and mapping unless EXPLAIN only.
- * Sends nothing.
+ * Resolve the server and the mapping, and prepare the plan's values, which
+ * are evaluated only when a row or EXPLAIN VERBOSE needs them (as
+ * PostgreSQL evaluates a qual only for a row).  Sends nothing.
  */
 static void
 qsBeginForeignScan(ForeignScanState *node, int eflags)
@@ -238,9 +240,9 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	QsScanState *st = palloc0(sizeof(QsScanState));
 
 	node->fdw_state = st;
-	st->req = qs_request_resolve(
-		plan, ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node),
-		node->ss.ps.ps_ExprContext);
+	st->plan = plan;
+	st->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	st->cxt = CurrentMemoryContext; /* es_query_cxt */
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
@@ -249,10 +251,26 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	st->mapper = qs_mapper_create(
 		plan->ep, RelationGetDescr(rel), st->conn->reveal_secrets,
 		psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
-	st->cxt = CurrentMemoryContext; /* es_query_cxt */
 	st->store = tuplestore_begin_heap(true, false, work_mem);
 	st->mslot =
 		MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+}
+
+/* The request of the scan: the plan's values evaluated, once. */
+static QsRequest *
+scan_request(ForeignScanState *node)
+{
+	QsScanState *st = (QsScanState *) node->fdw_state;
+
+	if (st->req == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+
+		st->req = qs_request_resolve(st->plan, st->exprstates,
+									 node->ss.ps.ps_ExprContext);
+		MemoryContextSwitchTo(old);
+	}
+	return st->req;
 }
 
 /*
@@ -278,8 +296,8 @@ qsIterateForeignScan(ForeignScanState *node)
 		int64 rows;
 
 		if (st->runner == NULL)
-			st->runner =
-				qs_runner_start(st->conn, st->req, st->mapper, &st->stats);
+			st->runner = qs_runner_start(st->conn, scan_request(node),
+										 st->mapper, &st->stats);
 		found = qs_runner_fetch(st->runner, st->store, &rows);
 		st->rows_stored += rows;
 	}
@@ -338,7 +356,8 @@ qsExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			pushed = lappend(pushed,
 							 qs_plan_param_text((QsPlanParam *) lfirst(lc)));
 		ExplainPropertyText("QStash Endpoint", plan->ep->name, es);
-		ExplainPropertyList("QStash Request", qs_request_explain(st->req), es);
+		ExplainPropertyList("QStash Request",
+							qs_request_explain(scan_request(node)), es);
 		if (pushed != NIL)
 			ExplainPropertyList("QStash Pushed", pushed, es);
 		if (plan->has_limit)

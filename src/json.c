@@ -423,8 +423,8 @@ tokenize(const char *buf, size_t len, size_t *end, char **error)
 	{
 		/* a number or literal at the very end: the terminator completes it */
 		root = json_tokener_parse_ex(tok, "", 1);
-		if (root != NULL &&
-			json_tokener_get_error(tok) == json_tokener_success)
+		/* success with no object: the document is JSON null */
+		if (json_tokener_get_error(tok) == json_tokener_success)
 		{
 			jerr = json_tokener_success;
 			*end = len;
@@ -442,7 +442,8 @@ tokenize(const char *buf, size_t len, size_t *end, char **error)
 		*error = psprintf("invalid JSON at byte %zu: %s", *end,
 						  json_tokener_error_desc(jerr));
 	else if (root == NULL)
-		*error = pstrdup("empty document");
+		*error = pstrdup("the document is null, neither an object nor an "
+						 "array");
 	return root;
 }
 

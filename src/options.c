@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 
 #include "catalog.h"
@@ -355,6 +356,34 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Bumped whenever any server or user mapping changes (ALTER, DROP, in any
+ * session, seen at the next invalidation processing): a QsConn resolved
+ * before is out of date.
+ */
+static uint64 conn_generation = 1;
+static bool conn_callbacks = false;
+
+static void
+conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	conn_generation++;
+}
+
+uint64
+qs_conn_generation(void)
+{
+	if (!conn_callbacks)
+	{
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, conn_inval_callback,
+									  (Datum) 0);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, conn_inval_callback,
+									  (Datum) 0);
+		conn_callbacks = true;
+	}
+	return conn_generation;
+}
+
+/*
  * A 64-bit hash of the credentials a request sends: cache entries fetched
  * with other credentials (before an ALTER USER MAPPING) never match.
  */
@@ -481,6 +510,7 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 	/* a mapping stored before 0.2.0 was not checked: never send it */
 	apply_options(conn, um->options);
 	conn->fingerprint = credentials_fingerprint(conn);
+	conn->generation = qs_conn_generation();
 	return conn;
 }
 

@@ -27,10 +27,12 @@ typedef struct QsConn
 	char *token;
 	bool reveal_secrets;
 	uint64 fingerprint; /* hash of the credentials, for cache keys */
+	uint64 generation;	/* qs_conn_generation() when resolved */
 } QsConn;
 
 extern QsConn *qs_conn_by_name(const char *servername);
 extern bool qs_may_use_server(Oid serverid);
+extern uint64 qs_conn_generation(void);
 extern QsConn *qs_conn_by_oid(Oid serverid, Oid userid);
 extern void qs_conn_require_credentials(const QsConn *conn, QsApi api);
 extern const char *qs_conn_base_url(const QsConn *conn, QsApi api);

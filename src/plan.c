@@ -224,8 +224,21 @@ apply_param(QsRequest *r, const QsPlanParam *p, Datum d)
 									qs_op_is_lower(p->op),
 									p->op == QS_OP_GT || p->op == QS_OP_LT);
 	values = param_values(d, exprType((Node *) p->value), p->op == QS_OP_IN);
+	if (p->filter->kind != QSF_PERIOD)
+	{
+		/*
+		 * No id, name or state of the API is empty, and an empty query
+		 * value would be ignored (the whole listing sent): the empty value
+		 * matches no row, as the empty path id does.
+		 */
+		ListCell *lc;
+
+		foreach (lc, values)
+			if (((char *) lfirst(lc))[0] == '\0')
+				values = foreach_delete_current(values, lc);
+	}
 	if (values == NIL)
-		return false; /* IN of nothing but NULLs */
+		return false; /* IN of nothing but NULLs or empty values */
 	switch (p->filter->kind)
 	{
 		case QSF_PATH_ID:

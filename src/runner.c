@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "errors.h"
@@ -36,6 +38,7 @@ struct QsRunner
 	List *targets; /* of QsTarget *: responses still to fetch */
 	bool planned;  /* targets built (instances listed) */
 	char *cursor;  /* paged listing: the next page's cursor */
+	HTAB *cursors; /* hashes of every cursor seen, to catch a cycle */
 	int pages;	   /* pages fetched */
 	int64 rows;	   /* rows stored by the listing */
 	bool done;	   /* every response fetched */
@@ -232,6 +235,28 @@ page_cursor(const QsEndpoint *ep, QsJson *doc)
 	return len == 0 ? NULL : pnstrdup(t, len);
 }
 
+/* Has an earlier page returned this cursor?  Remembers it. */
+static bool
+cursor_seen(QsRunner *r, const char *cursor)
+{
+	uint64 h =
+		hash_bytes_extended((const unsigned char *) cursor, strlen(cursor), 0);
+	bool found;
+
+	if (r->cursors == NULL)
+	{
+		HASHCTL ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(uint64);
+		ctl.hcxt = CurrentMemoryContext;
+		r->cursors = hash_create("qstash cursors", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	(void) hash_search(r->cursors, &h, HASH_ENTER, &found);
+	return found;
+}
+
 /* Fetch the next page of a paged listing and store its rows. */
 static int64
 fetch_page(QsRunner *r, Tuplestorestate *store)
@@ -271,13 +296,18 @@ fetch_page(QsRunner *r, Tuplestorestate *store)
 			 req->ep->name, r->rows, r->pages);
 		r->done = true;
 	}
-	else if (r->cursor != NULL && strcmp(next, r->cursor) == 0)
-		ereport(ERROR, (errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
-						errmsg("the API returned the same cursor twice for "
-							   "endpoint \"%s\"",
-							   req->ep->name),
-						errdetail("Page %d repeated the cursor of page %d.",
-								  r->pages, r->pages - 1)));
+	else if (cursor_seen(r, next))
+		ereport(ERROR,
+				(errcode(ERRCODE_QS_UNEXPECTED_RESPONSE),
+				 errmsg("the API returned the same cursor twice for "
+						"endpoint \"%s\"",
+						req->ep->name),
+				 r->cursor != NULL && strcmp(next, r->cursor) == 0
+					 ? errdetail("Page %d repeated the cursor of page %d.",
+								 r->pages, r->pages - 1)
+					 : errdetail("Page %d returned the cursor of an earlier "
+								 "page: the listing would never end.",
+								 r->pages)));
 	r->cursor = next;
 	return stored;
 }
@@ -288,6 +318,13 @@ qs_runner_fetch(QsRunner *r, Tuplestorestate *store, int64 *rows)
 	*rows = 0;
 	if (r->done)
 		return false;
+	/*
+	 * The server or a user mapping changed since the scan started (a cursor
+	 * open across an ALTER or DROP): the next request uses what is there
+	 * now, or fails as a new scan would.
+	 */
+	if (r->conn->generation != qs_conn_generation())
+		r->conn = qs_conn_by_oid(r->conn->serverid, r->conn->userid);
 	if (r->req->ep->shape == QS_SHAPE_PAGES)
 	{
 		*rows = fetch_page(r, store);

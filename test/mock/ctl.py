@@ -18,6 +18,7 @@ output is stable across runs.
 import argparse
 import json
 import os
+import signal
 import sys
 import urllib.request
 
@@ -31,6 +32,8 @@ def call(base, path, payload=None):
 
 
 def main():
+    # a reader that stops early (| head) is not an error
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", default=os.environ.get("QSTASH_MOCK_URL"))
     sub = ap.add_subparsers(dest="cmd", required=True)
