@@ -77,9 +77,9 @@ _PG_init(void)
 
 	DefineCustomIntVariable(
 		"qstash.cache_max_bytes",
-		"Most memory the responses kept for qstash.cache_ttl may take.",
-		"The oldest responses are dropped first; the current statement's "
-		"own responses are kept until it ends.",
+		"Most memory the responses kept for reuse may take.",
+		"Within a statement and for qstash.cache_ttl; the oldest responses "
+		"are dropped first.",
 		&qs_guc_cache_max_bytes, 64 * 1024 * 1024, 0, MaxAllocSize / 2,
 		PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 
