@@ -316,6 +316,15 @@ SELECT * FROM show_error('SELECT * FROM qstash_users()', :'basic_unpadded', :'ke
 -- ... a text[] declared text reads text[]'s own text form
 CREATE FOREIGN TABLE summary_days (days text, qstash_id uuid) SERVER upstash OPTIONS (endpoint 'stats_summary');
 SELECT left(days, 30) AS days FROM summary_days WHERE qstash_id = '99a4c327-31f0-490f-a594-043ade84085a';
+-- ... a foreign scan converts only the columns the query reads: a value
+-- that a column not read could not hold fails nothing
+CREATE FOREIGN TABLE narrow (customer_id char(2), region text, budget int)
+  SERVER upstash OPTIONS (endpoint 'users');
+SELECT region FROM narrow ORDER BY region;
+SELECT count(*) FROM narrow;
+SELECT region FROM narrow WHERE budget > 100;
+SELECT customer_id FROM narrow;  -- ERROR
+SELECT n.* IS NOT NULL AS whole_row FROM narrow n;  -- ERROR
 -- ... option values: digits only; a huge value is cut in messages
 CREATE SERVER s_ws FOREIGN DATA WRAPPER qstash_fdw OPTIONS (timeout_ms ' 5');  -- ERROR
 CREATE SERVER s_ws FOREIGN DATA WRAPPER qstash_fdw OPTIONS (timeout_ms '+10');  -- ERROR

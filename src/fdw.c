@@ -18,6 +18,7 @@
 
 #include <math.h>
 
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -195,6 +196,32 @@ qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 						  NIL));
 }
 
+/*
+ * The columns the query reads from the scan: its output and its local
+ * quals (every column for a whole-row reference), as attnums.
+ */
+static List *
+columns_read(RelOptInfo *baserel)
+{
+	Bitmapset *attrs = NULL;
+	List *columns = NIL;
+	ListCell *lc;
+	bool whole_row;
+
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &attrs);
+	foreach (lc, baserel->baserestrictinfo)
+		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause,
+					   baserel->relid, &attrs);
+	whole_row = bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs);
+	for (int i = 1; i <= baserel->max_attr; i++)
+	{
+		if (whole_row ||
+			bms_is_member(i - FirstLowInvalidHeapAttributeNumber, attrs))
+			columns = lappend_int(columns, i);
+	}
+	return columns;
+}
+
 /* The request plan goes into fdw_private, its values into fdw_exprs. */
 static ForeignScan *
 qsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
@@ -203,7 +230,10 @@ qsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 {
 	QsRelInfo *info = (QsRelInfo *) baserel->fdw_private;
 	List *exprs;
-	List *private = qs_plan_to_private(info->plan, &exprs);
+	List *private;
+
+	info->plan->columns = columns_read(baserel);
+	private = qs_plan_to_private(info->plan, &exprs);
 
 	/* every qual is checked locally too: pushing only narrows the fetch */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
@@ -251,6 +281,7 @@ qsBeginForeignScan(ForeignScanState *node, int eflags)
 	st->mapper = qs_mapper_create(
 		plan->ep, RelationGetDescr(rel), st->conn->reveal_secrets,
 		psprintf("foreign table \"%s\"", RelationGetRelationName(rel)));
+	qs_mapper_only(st->mapper, plan->columns);
 	st->store = tuplestore_begin_heap(true, false, work_mem);
 	st->mslot =
 		MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);

@@ -36,7 +36,8 @@ typedef enum QsPrivateIndex
 	QS_PRIVATE_FILTERS,	  /* IntList: filter of each parameter */
 	QS_PRIVATE_OPS,		  /* IntList: QsOp of each parameter */
 	QS_PRIVATE_HAS_LIMIT, /* Boolean */
-	QS_PRIVATE_LIMIT	  /* String: int64 */
+	QS_PRIVATE_LIMIT,	  /* String: int64 */
+	QS_PRIVATE_COLUMNS	  /* IntList: attnums the query reads */
 } QsPrivateIndex;
 
 static const char *const op_names[] = {"=", "IN", ">=", ">", "<=", "<"};
@@ -468,9 +469,10 @@ qs_plan_to_private(const QsRequestPlan *plan, List **exprs)
 		ops = lappend_int(ops, p->op);
 		*exprs = lappend(*exprs, p->value);
 	}
-	return list_make5(makeString(pstrdup(plan->ep->name)), filters, ops,
-					  makeBoolean(plan->has_limit),
-					  makeString(psprintf(INT64_FORMAT, plan->limit)));
+	return lappend(list_make5(makeString(pstrdup(plan->ep->name)), filters,
+							  ops, makeBoolean(plan->has_limit),
+							  makeString(psprintf(INT64_FORMAT, plan->limit))),
+				   list_copy(plan->columns));
 }
 
 QsRequestPlan *
@@ -487,6 +489,7 @@ qs_plan_from_private(List *fdw_private, List *exprs)
 	plan->has_limit = boolVal(list_nth(fdw_private, QS_PRIVATE_HAS_LIMIT));
 	plan->limit =
 		pg_strtoint64(strVal(list_nth(fdw_private, QS_PRIVATE_LIMIT)));
+	plan->columns = (List *) list_nth(fdw_private, QS_PRIVATE_COLUMNS);
 	forthree(lf, (List *) list_nth(fdw_private, QS_PRIVATE_FILTERS), lo,
 			 (List *) list_nth(fdw_private, QS_PRIVATE_OPS), le, exprs)
 	{

@@ -46,6 +46,8 @@ typedef struct QsRequestPlan
 	List *params;	/* of QsPlanParam *, in request order */
 	bool has_limit; /* stop a paged listing after limit rows */
 	int64 limit;
+	List *columns; /* foreign scans: attnums of the columns the query
+					* reads; the others are not converted (NULL) */
 } QsRequestPlan;
 
 /* Values of one query-parameter filter: ?query=v1&query=v2 */

@@ -194,6 +194,21 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 	return m;
 }
 
+/*
+ * Convert only the columns in attnums (a foreign scan's query reads no
+ * others): the rest stay NULL, cost nothing, and a bad value in one of them
+ * fails nothing.
+ */
+void
+qs_mapper_only(QsMapper *m, List *attnums)
+{
+	for (int i = 0; i < m->tupdesc->natts; i++)
+	{
+		if (!list_member_int(attnums, i + 1))
+			m->atts[i].col = NULL;
+	}
+}
+
 static void
 mapper_error_context(void *arg)
 {

@@ -24,6 +24,7 @@ extern void qs_mapper_check_columns(const QsEndpoint *ep, TupleDesc tupdesc,
 									const char *objname);
 extern QsMapper *qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc,
 								  bool reveal_secrets, const char *objname);
+extern void qs_mapper_only(QsMapper *m, List *attnums);
 extern int64 qs_mapper_put(QsMapper *m, QsJson *doc, const QsTarget *target,
 						   int64 max_rows, Tuplestorestate *store);
 

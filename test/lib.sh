@@ -155,13 +155,9 @@ qs_bench() {
     mkdir -p "$b/fixtures"
     gcc -O2 -o "$b/bench_client" "$QS_ROOT/test/bench/bench_client.c" \
         $(pkg-config --cflags --libs libcurl json-c)
-    # the stress fixture: 5 000 instances, each a copy of a real-shaped one
-    python3 - "$QS_ROOT/test/mock/fixtures/users.json" "$b/fixtures/users.json" <<'PY'
-import json, sys, uuid
-base = json.load(open(sys.argv[1]))[1]
-users = [dict(base, id=str(uuid.UUID(int=i + 1)), budget=i) for i in range(5000)]
-json.dump(users, open(sys.argv[2], "w"))
-PY
+    # the stress fixtures: 5 000 instances, the 2 640-point stats
+    python3 "$QS_ROOT/test/bench/make_payloads.py" \
+        "$QS_ROOT/test/mock/fixtures/users.json" "$b/fixtures"
     chmod -R a+rX "$b"
     local key="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
     python3 "$QS_WORK/src/test/mock/qstash_mock.py" --port-file "$b/mock.port" \

@@ -118,6 +118,10 @@ def diy(url):
     return "diy_fetch(%s, %s, %s)" % tuple("'%s'" % v for v in (url, EMAIL, KEY))
 
 
+STATS_2640 = "00000000-0000-0000-0000-000000000001"  # an instance of the stress mock
+# (its stats are test/bench/make_payloads.py's stats_2640.json)
+
+
 CASES = {
     # name: (extension statement, source URL for baselines, SQL builder, calls)
     "users (2 instances)": ("SELECT count(u.*) FROM qstash_users() u;",
@@ -125,9 +129,19 @@ CASES = {
     "stats('30d'), one instance": (
         "SELECT count(s.*) FROM qstash_stats('30d', '%s') s;" % INSTANCE,
         URL + "/v2/qstash/stats/%s?period=30d" % INSTANCE, stats_sql, N),
+    "stats('30d'), 2 640 points": (
+        "SELECT count(s.*) FROM qstash_stats('30d', '%s', 'stress') s;" % STATS_2640,
+        STRESS + "/v2/qstash/stats/%s?period=30d" % STATS_2640, stats_sql, N),
     "users (5 000 instances)": ("SELECT count(u.*) FROM qstash_users('stress') u;",
                                 STRESS + "/v2/qstash/users", users_sql, BIG_N),
 }
+# responses the stress mock serves from a file (set again after each reset)
+FIXTURES = {"/v2/qstash/stats/%s" % STATS_2640: "stats_2640.json"}
+
+
+def serve_fixtures():
+    for path, name in FIXTURES.items():
+        ctl("fixture", path, name, cmd=STRESS_CTL)
 
 
 def setup():
@@ -156,8 +170,13 @@ $$;
 DROP TABLE IF EXISTS payloads;
 CREATE TABLE payloads (url text PRIMARY KEY, body text);
 """ % {"u": URL, "s": STRESS, "e": EMAIL, "k": KEY})
-    for _, (_, url, _, _) in CASES.items():
+    serve_fixtures()
+    for i, (_, (stmt, url, _, _)) in enumerate(CASES.items()):
         psql("INSERT INTO payloads SELECT '%s', %s;" % (url, diy(url)))
+        # the same rows in a local table: what a query over them costs
+        # without any fetching or parsing
+        psql("DROP TABLE IF EXISTS rows_%d; CREATE TABLE rows_%d AS %s" % (
+            i, i, stmt.replace("count(u.*)", "u.*").replace("count(s.*)", "s.*")))
 
 
 def rss(stmt, n):
@@ -185,21 +204,35 @@ def main():
             sys.exit("%s: methods disagree on the row count: %s" % (name, counts))
         mock = STRESS_CTL if url.startswith(STRESS) else CTL
         ctl("reset", cmd=mock)
+        serve_fixtures()
         ext = timed(stmt, n)
         conns = re.search(r"connections=(\d+)", ctl("count", cmd=mock)).group(1)
         c = c_client(url, n)
         py = timed(builder(src_remote), max(n // 5, 3))
         local = timed(builder(src_local), n)
-        rows.append((name, counts.pop(), n, ext, c, py, local, conns))
+        table = timed("SELECT count(t.*) FROM rows_%d t;" % len(rows), n)
+        cached = timed(stmt, n, pre="SET qstash.cache_ttl = 3600;\n")
+        rows.append((name, counts.pop(), n, ext, c, py, local, conns, table, cached))
 
     print("\n| payload | rows | calls | pg_qstash median ms | C client median ms | "
           "plpython DIY median ms | local jsonb median ms | pg_qstash / C | DIY / pg_qstash | "
           "pg_qstash / local | TCP connections (pg_qstash) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, count, n, ext, c, py, local, conns in rows:
+    for name, count, n, ext, c, py, local, conns, _, _ in rows:
         print("| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %.1f | %.2f | %s |" % (
             name, count, n, ext[0], c[0], py[0], local[0], ext[0] / c[0],
             py[0] / ext[0], ext[0] / local[0], conns))
+    # the floor of a call: the bare C client's fetch + parse, plus the same
+    # query over a local table holding the same rows; and the cache
+    print("\n| payload | local table median ms | limit (C + local table) ms | "
+          "pg_qstash / limit | cached call median ms | cached / local table | "
+          "HTTP share (call - cached) / C |")
+    print("|---|---|---|---|---|---|---|")
+    for name, count, n, ext, c, py, local, conns, table, cached in rows:
+        limit = c[0] + table[0]
+        print("| %s | %.3f | %.3f | %.2f | %.3f | %.2f | %.2f |" % (
+            name, table[0], limit, ext[0] / limit, cached[0], cached[0] / table[0],
+            (ext[0] - cached[0]) / c[0]))
     floor = timed("SELECT 1;", N)
     print("\nfloor of any SQL statement from psql (SELECT 1): median %.3f ms" % floor[0])
     cached = timed(CASES["users (2 instances)"][0], N, pre="SET qstash.cache_ttl = 3600;\n")
@@ -217,6 +250,18 @@ def main():
           "%s TCP connection(s)" % (RSS_N, r0, r1, r1 - r0, h1, ok_conns))
     print("backend RSS over %d calls, error path (401): %d kB -> %d kB (growth %+d kB, peak %d kB)"
           % (RSS_N, e0, e1, e1 - e0, eh))
+    # peak backend memory of one 5 000-instance call, against the payload
+    probe = ("SELECT (regexp_match(s, 'VmHWM:\\s+(\\d+)'))[1] FROM "
+             "pg_read_file('/proc/self/status') s;")
+    out = psql("\\pset tuples_only on\n\\pset format unaligned\n" + probe
+               + "\n\\o /dev/null\n" + CASES["users (5 000 instances)"][0]
+               + "\n\\o\n" + probe + "\n")
+    h0, h1 = [int(x) for x in out.split()]
+    size = int(scalar("SELECT length(body) FROM payloads WHERE url = '%s';"
+                      % CASES["users (5 000 instances)"][1]))
+    print("one 5 000-instance call: backend peak memory %d kB -> %d kB (+%d kB) for a %d kB "
+          "payload (%.1f x the payload)" % (h0, h1, h1 - h0, size // 1024,
+                                           (h1 - h0) * 1024.0 / size))
     if SMOKE:
         print("bench smoke run: ok")
 
