@@ -155,6 +155,16 @@ DROP USER MAPPING FOR CURRENT_USER SERVER upstash;
 FETCH 2 FROM c;  -- ERROR
 ROLLBACK;
 \! $QSTASH_MOCK_CTL log
+-- ... a LATERAL subquery under an outer join whose output names the
+-- outer row: the scan runs inside the loop over the outer rows, so the
+-- outer values are there (a hash join once read them from the table)
+CREATE TABLE local_ids (id int, mid text);
+INSERT INTO local_ids SELECT i, 'msg_000' || i FROM generate_series(0, 2) i;
+SELECT l.id, x.* FROM local_ids l LEFT JOIN LATERAL
+  (SELECT l.mid AS lm, d.message_id FROM r.dlq d WHERE d.dlq_id = 'dlq_000' || l.id) x ON true
+ ORDER BY l.id;
+SELECT g, x.* FROM generate_series(1, 2) g LEFT JOIN LATERAL
+  (SELECT g AS gg, d.caller_ip FROM r.dlq d WHERE d.dlq_id = 'dlq_000' || g) x ON true ORDER BY g;
 -- ... the pages a listing has read are not all held in memory: the
 -- cache keeps within qstash.cache_max_bytes, the statement's own
 -- responses included

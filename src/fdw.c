@@ -168,7 +168,11 @@ qsGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	baserel->fdw_private = info;
 }
 
-/* One path: startup is one round trip per request the plan will send. */
+/*
+ * One path: startup is one round trip per request the plan will send.  It
+ * requires the relations the scan refers to laterally (its output may
+ * compute their values), as every FDW's path must.
+ */
 static void
 qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -189,7 +193,7 @@ qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	total = startup + baserel->rows * cpu_tuple_cost;
 	add_path(baserel, (Path *) create_foreignscan_path(
 						  root, baserel, NULL, baserel->rows, startup, total,
-						  NIL, NULL, NULL,
+						  NIL, baserel->lateral_relids, NULL,
 #if PG_VERSION_NUM >= 170000
 						  NIL, /* fdw_restrictinfo */
 #endif
