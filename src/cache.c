@@ -21,9 +21,9 @@
  * With qstash.cache_ttl = 0 the responses of a scope are freed when it
  * ends.  With cache_ttl > 0 they are kept for that many seconds.  Either
  * way the cache holds at most qstash.cache_max_bytes (oldest dropped
- * first).  A change of any user
- * mapping or server (ALTER, DROP, in any session) empties the cache, and
- * keys hold a fingerprint of the credentials actually sent.
+ * first).  A change of any user mapping or server (ALTER, DROP, in any
+ * session) empties the cache, and keys hold a fingerprint of the
+ * credentials actually sent.
  *
  *-------------------------------------------------------------------------
  */
@@ -162,8 +162,7 @@ xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			/* the resource owner releases the snapshot itself */
 			scope_snap = NULL;
-			scope_id++;
-			purge(scope_id, GetCurrentTimestamp());
+			end_scope();
 			break;
 		default:
 			break;
@@ -345,11 +344,4 @@ qs_cache_reset(void)
 		free_entry((QsCacheEntry *) lfirst(lc));
 	list_free(entries);
 	entries = NIL;
-}
-
-/* Bytes held by the cache (for tests and the docs' memory figures). */
-Size
-qs_cache_bytes(void)
-{
-	return cached_bytes;
 }

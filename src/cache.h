@@ -27,6 +27,5 @@ extern bool qs_cache_get(const QsCacheKey *key, long *status,
 extern void qs_cache_put(const QsCacheKey *key, long status, const char *body,
 						 size_t len);
 extern void qs_cache_reset(void);
-extern Size qs_cache_bytes(void);
 
 #endif /* QSTASH_CACHE_H */

@@ -470,6 +470,23 @@ qs_endpoint_column(const QsEndpoint *ep, const char *name)
 }
 
 /* The filter of a column of this kind, or NULL. */
+/*
+ * What col = v sets: a query parameter, a path id, the instance, or the
+ * period.  A qual of a foreign table and an argument of a function both
+ * go through here.
+ */
+const QsFilter *
+qs_endpoint_equality_filter(const QsEndpoint *ep, const char *column)
+{
+	static const QsFilterKind kinds[] = {QSF_QUERY, QSF_PATH_ID, QSF_INSTANCE,
+										 QSF_PERIOD};
+	const QsFilter *f = NULL;
+
+	for (int i = 0; i < lengthof(kinds) && f == NULL; i++)
+		f = qs_endpoint_filter(ep, column, kinds[i]);
+	return f;
+}
+
 const QsFilter *
 qs_endpoint_filter(const QsEndpoint *ep, const char *column, QsFilterKind kind)
 {

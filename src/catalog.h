@@ -115,6 +115,8 @@ extern char *qs_endpoint_names(void);
 extern const QsColumn *qs_endpoint_column(const QsEndpoint *ep,
 										  const char *name);
 extern char *qs_endpoint_column_names(const QsEndpoint *ep);
+extern const QsFilter *qs_endpoint_equality_filter(const QsEndpoint *ep,
+												   const char *column);
 extern const QsFilter *qs_endpoint_filter(const QsEndpoint *ep,
 										  const char *column,
 										  QsFilterKind kind);

@@ -114,19 +114,13 @@ time_filter(const QsEndpoint *ep)
 static const QsFilter *
 arg_filter(const QsEndpoint *ep, const char *name, QsOp *op)
 {
-	static const QsFilterKind kinds[] = {QSF_QUERY, QSF_PATH_ID, QSF_INSTANCE,
-										 QSF_PERIOD};
-	const QsFilter *f = NULL;
-
 	*op = QS_OP_EQ;
 	if (strcmp(name, "from_time") == 0 || strcmp(name, "to_time") == 0)
 	{
 		*op = name[0] == 'f' ? QS_OP_GE : QS_OP_LE;
 		return time_filter(ep);
 	}
-	for (int i = 0; i < lengthof(kinds) && f == NULL; i++)
-		f = qs_endpoint_filter(ep, name, kinds[i]);
-	return f;
+	return qs_endpoint_equality_filter(ep, name);
 }
 
 static QsArgMap *

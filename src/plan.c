@@ -139,8 +139,8 @@ time_bound_ms(TimestampTz t, bool lower, bool strict, int64 *ms, bool *bounded)
  * Narrow the time range of r by t as a lower or upper bound (strict: t
  * excluded).  Returns false when no row can match any more.
  */
-bool
-qs_request_add_bound(QsRequest *r, TimestampTz t, bool lower, bool strict)
+static bool
+request_add_bound(QsRequest *r, TimestampTz t, bool lower, bool strict)
 {
 	int64 ms = 0;
 	bool bounded;
@@ -221,9 +221,9 @@ apply_param(QsRequest *r, const QsPlanParam *p, Datum d)
 	List *values;
 
 	if (p->filter->kind == QSF_TIME)
-		return qs_request_add_bound(r, DatumGetTimestampTz(d),
-									qs_op_is_lower(p->op),
-									p->op == QS_OP_GT || p->op == QS_OP_LT);
+		return request_add_bound(r, DatumGetTimestampTz(d),
+								 qs_op_is_lower(p->op),
+								 p->op == QS_OP_GT || p->op == QS_OP_LT);
 	values = param_values(d, exprType((Node *) p->value), p->op == QS_OP_IN);
 	if (p->filter->kind != QSF_PERIOD)
 	{

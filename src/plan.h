@@ -86,8 +86,6 @@ extern const char *const qs_request_next_cursor;
 extern bool qs_op_is_lower(QsOp op);
 extern QsRequest *qs_request_resolve(const QsRequestPlan *plan,
 									 List *exprstates, ExprContext *econtext);
-extern bool qs_request_add_bound(QsRequest *r, TimestampTz t, bool lower,
-								 bool strict);
 extern char *qs_request_path(const QsRequest *r, const QsTarget *t,
 							 int64 count, const char *cursor);
 extern int64 qs_request_page_size(const QsRequest *r, int64 rows_so_far);

@@ -142,19 +142,6 @@ exact_collation(Oid collid)
 	return !OidIsValid(collid) || get_collation_isdeterministic(collid);
 }
 
-/* What col = v sets: a query parameter, a path id, the instance, the period. */
-static const QsFilter *
-equality_filter(const QsEndpoint *ep, const char *colname)
-{
-	static const QsFilterKind kinds[] = {QSF_QUERY, QSF_PATH_ID, QSF_INSTANCE,
-										 QSF_PERIOD};
-	const QsFilter *f = NULL;
-
-	for (int i = 0; i < lengthof(kinds) && f == NULL; i++)
-		f = qs_endpoint_filter(ep, colname, kinds[i]);
-	return f;
-}
-
 /* col op v (either way round): the filter it sets, or NULL */
 static const QsFilter *
 opexpr_filter(const QsEndpoint *ep, OpExpr *o, Index relid, Oid tableid,
@@ -176,7 +163,8 @@ opexpr_filter(const QsEndpoint *ep, OpExpr *o, Index relid, Oid tableid,
 	else
 		return NULL;
 	if (*op == QS_OP_EQ)
-		return equality_filter(ep, get_attname(tableid, var->varattno, false));
+		return qs_endpoint_equality_filter(
+			ep, get_attname(tableid, var->varattno, false));
 	/*
 	 * timestamptz(p) rounds the API's milliseconds: the rounded value and
 	 * the API's bound could disagree
@@ -204,7 +192,8 @@ saop_filter(const QsEndpoint *ep, ScalarArrayOpExpr *o, Index relid,
 		/* col IN (...): several values in one request, or a fan-out */
 		*op = QS_OP_IN;
 		*value = lsecond(o->args);
-		f = equality_filter(ep, get_attname(tableid, var->varattno, false));
+		f = qs_endpoint_equality_filter(
+			ep, get_attname(tableid, var->varattno, false));
 		if (f != NULL && f->kind == QSF_QUERY && !f->multi)
 			return NULL; /* the API takes one value */
 		return f;
