@@ -401,6 +401,284 @@ $$;
 COMMENT ON FUNCTION qstash_snapshot_summary(text, name) IS
   'Store one row per instance in qstash_stats_summary_history; returns the rows inserted';
 
+-- HTTP requests this session has sent, retries included: what the archive
+-- routines count their budget in.
+CREATE FUNCTION qstash_requests_sent() RETURNS bigint
+AS 'MODULE_PATHNAME', 'qstash_requests_sent'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION qstash_requests_sent() IS
+  'HTTP requests this session has sent to the Upstash APIs, retries included';
+
+-- The archive: what QStash forgets, kept here.  Filled by
+-- qstash_archive_logs() and qstash_archive_dlq() (run by pg_cron), dumped
+-- by pg_dump with their progress.
+CREATE TABLE qstash_log_archive (
+  server name NOT NULL,
+  LIKE qstash_log_entry,
+  archived_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT qstash_log_archive_key
+    UNIQUE NULLS NOT DISTINCT (server, message_id, state, "time")
+);
+CREATE INDEX qstash_log_archive_state_time ON qstash_log_archive (state, "time");
+CREATE INDEX qstash_log_archive_time ON qstash_log_archive ("time");
+COMMENT ON TABLE qstash_log_archive IS
+  'Every message log entry qstash_archive_logs() has read, once (server, message id, state, time)';
+SELECT pg_catalog.pg_extension_config_dump('qstash_log_archive', '');
+
+CREATE TABLE qstash_dlq_history (
+  server name NOT NULL,
+  LIKE qstash_dlq_message,
+  first_seen timestamptz NOT NULL,
+  last_seen timestamptz NOT NULL,
+  left_at timestamptz,
+  PRIMARY KEY (server, dlq_id)
+);
+CREATE INDEX qstash_dlq_history_url ON qstash_dlq_history (url, first_seen);
+CREATE INDEX qstash_dlq_history_present ON qstash_dlq_history (server) WHERE left_at IS NULL;
+COMMENT ON TABLE qstash_dlq_history IS
+  'Every DLQ message qstash_archive_dlq() has seen: first and last seen, and when it was gone from the DLQ';
+SELECT pg_catalog.pg_extension_config_dump('qstash_dlq_history', '');
+
+CREATE TABLE qstash_archive_state (
+  server name NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('logs', 'dlq')),
+  archived_to timestamptz,
+  window_size interval,
+  last_run_at timestamptz,
+  last_run_requests integer,
+  last_run_rows bigint,
+  caught_up boolean,
+  last_success_at timestamptz,
+  last_error text,
+  last_error_at timestamptz,
+  PRIMARY KEY (server, kind)
+);
+COMMENT ON TABLE qstash_archive_state IS
+  'Progress of the archive per server: logs are complete up to archived_to';
+SELECT pg_catalog.pg_extension_config_dump('qstash_archive_state', '');
+
+CREATE VIEW qstash_archive_status AS
+  SELECT s.server, s.kind, s.archived_to,
+         CASE s.kind
+           WHEN 'logs' THEN (SELECT count(*) FROM @extschema@.qstash_log_archive a
+                              WHERE a.server = s.server)
+           ELSE (SELECT count(*) FROM @extschema@.qstash_dlq_history h
+                  WHERE h.server = s.server AND h.left_at IS NULL)
+         END AS rows,
+         s.caught_up, s.last_run_at, s.last_run_requests, s.last_run_rows,
+         s.last_success_at, s.last_error, s.last_error_at, s.window_size
+    FROM @extschema@.qstash_archive_state s;
+COMMENT ON VIEW qstash_archive_status IS
+  'The archive per server and kind: how far the log archive reaches (rows: entries archived, or DLQ messages present), the last run and the last error';
+
+-- The server an archive routine works on: the one named, or the only
+-- server of qstash_fdw.
+CREATE FUNCTION qstash_archive_server(server name)
+RETURNS name
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  found name[];
+BEGIN
+  SELECT array_agg(s.srvname ORDER BY s.srvname) INTO found
+    FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+   WHERE w.fdwname = 'qstash_fdw' AND (server IS NULL OR s.srvname = server);
+  IF coalesce(cardinality(found), 0) = 1 THEN
+    RETURN found[1];
+  END IF;
+  IF server IS NOT NULL THEN
+    RAISE EXCEPTION 'server "%" does not exist', server
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Name a server of the foreign-data wrapper qstash_fdw.';
+  END IF;
+  RAISE EXCEPTION 'no server given, and % servers of qstash_fdw exist',
+        coalesce(cardinality(found), 0)
+    USING ERRCODE = 'invalid_parameter_value',
+          HINT = 'Pass server => ''name''.';
+END
+$$;
+
+-- Archive the message log of one server: walk forward in time windows
+-- from where the last complete window ended (less the overlap), commit
+-- after each complete window, stop at the request budget, at the present,
+-- or at the first failure (recorded; the next run goes on from there).
+-- Must be CALLed outside a transaction block (pg_cron does).
+CREATE PROCEDURE qstash_archive_logs(
+  server name DEFAULT NULL,
+  max_requests integer DEFAULT 100,
+  overlap interval DEFAULT '5 minutes',
+  backfill interval DEFAULT '7 days',
+  INOUT rows_added bigint DEFAULT NULL,
+  INOUT requests integer DEFAULT NULL,
+  INOUT windows integer DEFAULT NULL,
+  INOUT caught_up boolean DEFAULT NULL,
+  INOUT error text DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  srv name := @extschema@.qstash_archive_server(server);
+  first_count bigint := @extschema@.qstash_requests_sent();
+  horizon timestamptz := date_trunc('milliseconds', clock_timestamp());
+  -- a window reads at most 25 pages (2 500 entries): a larger one is halved
+  pages_cap integer := least(current_setting('qstash.max_pages')::integer, 25);
+  pos timestamptz;
+  w_size interval;
+  w_to timestamptz;
+  budget bigint;
+  before bigint;
+  n bigint;
+  full_window boolean;
+  msg text;
+  detail text;
+BEGIN
+  IF max_requests IS NULL OR max_requests < 1 THEN
+    RAISE EXCEPTION 'max_requests must be at least 1'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF overlap IS NULL OR overlap < interval '0' OR backfill IS NULL OR backfill <= interval '0' THEN
+    RAISE EXCEPTION 'overlap must be 0 or more and backfill more than 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  rows_added := 0; windows := 0; caught_up := false; error := NULL;
+  INSERT INTO @extschema@.qstash_archive_state AS s (server, kind, window_size)
+  VALUES (srv, 'logs', interval '1 day') ON CONFLICT DO NOTHING;
+  SELECT date_trunc('milliseconds', coalesce(s.archived_to - overlap, horizon - backfill)),
+         coalesce(s.window_size, interval '1 day')
+    INTO pos, w_size
+    FROM @extschema@.qstash_archive_state s WHERE s.server = srv AND s.kind = 'logs';
+  COMMIT;
+
+  LOOP
+    IF pos >= horizon THEN
+      caught_up := true;
+      EXIT;
+    END IF;
+    budget := max_requests - (@extschema@.qstash_requests_sent() - first_count);
+    EXIT WHEN budget <= 0;
+    w_to := least(pos + w_size, horizon);
+    -- at most the budget in pages; every window read fresh
+    PERFORM set_config('qstash.max_pages', least(budget, pages_cap)::text, true);
+    PERFORM set_config('qstash.cache_ttl', '0', true);
+    before := @extschema@.qstash_requests_sent();
+    full_window := false;
+    BEGIN
+      INSERT INTO @extschema@.qstash_log_archive
+      SELECT srv, l.*, now()
+        FROM @extschema@.qstash_logs(from_time => pos, to_time => w_to, server => srv) l
+      ON CONFLICT DO NOTHING;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      full_window := true;
+    EXCEPTION
+      WHEN program_limit_exceeded THEN
+        -- the window needs more pages than it may take: halve it, and stop
+        -- here if what was left of this run's budget was the limit
+        IF w_size <= interval '1 second' THEN
+          GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+          error := msg || coalesce(' (' || detail || ')', '');
+        END IF;
+        w_size := greatest(w_size / 2, interval '1 second');
+        EXIT WHEN error IS NULL AND budget < pages_cap AND budget < max_requests;
+      WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+        error := msg || coalesce(' (' || detail || ')', '');
+    END;
+    EXIT WHEN error IS NOT NULL;
+    IF full_window THEN
+      rows_added := rows_added + n;
+      windows := windows + 1;
+      -- a sparse window (under half a page) doubles; the next starts where
+      -- this one ended
+      IF n < 50 AND @extschema@.qstash_requests_sent() - before <= 1 THEN
+        w_size := least(w_size * 2, interval '7 days');
+      END IF;
+      UPDATE @extschema@.qstash_archive_state s
+         SET archived_to = greatest(s.archived_to, w_to), window_size = w_size
+       WHERE s.server = srv AND s.kind = 'logs';
+      pos := w_to;
+    END IF;
+    COMMIT;
+  END LOOP;
+
+  requests := @extschema@.qstash_requests_sent() - first_count;
+  UPDATE @extschema@.qstash_archive_state s
+     SET last_run_at = horizon, last_run_requests = requests, last_run_rows = rows_added,
+         caught_up = qstash_archive_logs.caught_up, window_size = w_size,
+         last_success_at = CASE WHEN error IS NULL THEN horizon ELSE s.last_success_at END,
+         last_error = coalesce(error, s.last_error),
+         last_error_at = CASE WHEN error IS NULL THEN s.last_error_at ELSE clock_timestamp() END
+   WHERE s.server = srv AND s.kind = 'logs';
+  COMMIT;
+  IF error IS NOT NULL THEN
+    RAISE WARNING 'qstash_archive_logs stopped on server "%": %', srv, error
+      USING HINT = 'The windows read before are kept; the next run goes on from there.';
+  END IF;
+END
+$$;
+
+COMMENT ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean, text) IS
+  'Archive new message log entries into qstash_log_archive, window by window, within a request budget';
+
+-- The DLQ now, against what was seen before: new messages are added,
+-- present ones get last_seen, and messages gone from the listing get
+-- left_at.  A listing that fails changes nothing but the recorded error.
+CREATE FUNCTION qstash_archive_dlq(server name DEFAULT NULL,
+                                   OUT added bigint, OUT present bigint, OUT left_dlq bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  srv name := @extschema@.qstash_archive_server(server);
+  t timestamptz := clock_timestamp();
+  first_count bigint := @extschema@.qstash_requests_sent();
+  msg text;
+  detail text;
+BEGIN
+  INSERT INTO @extschema@.qstash_archive_state (server, kind) VALUES (srv, 'dlq')
+  ON CONFLICT DO NOTHING;
+  BEGIN
+    PERFORM set_config('qstash.cache_ttl', '0', true);
+    CREATE TEMP TABLE IF NOT EXISTS qstash_dlq_now (LIKE @extschema@.qstash_dlq_message)
+      ON COMMIT DROP;
+    TRUNCATE qstash_dlq_now;
+    INSERT INTO qstash_dlq_now SELECT * FROM @extschema@.qstash_dlq(server => srv);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    UPDATE @extschema@.qstash_archive_state s
+       SET last_run_at = t, last_run_requests = @extschema@.qstash_requests_sent() - first_count,
+           last_run_rows = NULL, last_error = msg || coalesce(' (' || detail || ')', ''),
+           last_error_at = clock_timestamp()
+     WHERE s.server = srv AND s.kind = 'dlq';
+    RAISE WARNING 'qstash_archive_dlq failed on server "%": %', srv, msg
+      USING DETAIL = coalesce(detail, ''), HINT = 'The history is unchanged; the next run reads the DLQ again.';
+    RETURN;
+  END;
+  WITH upserted AS (
+    INSERT INTO @extschema@.qstash_dlq_history AS h
+    SELECT srv, d.*, t, t, NULL FROM qstash_dlq_now d WHERE d.dlq_id IS NOT NULL
+    ON CONFLICT ON CONSTRAINT qstash_dlq_history_pkey
+    DO UPDATE SET last_seen = excluded.last_seen, left_at = NULL
+    RETURNING (xmax = 0) AS is_new
+  )
+  SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new)
+    INTO added, present FROM upserted;
+  UPDATE @extschema@.qstash_dlq_history h SET left_at = t
+   WHERE h.server = srv AND h.left_at IS NULL
+     AND NOT EXISTS (SELECT 1 FROM qstash_dlq_now d WHERE d.dlq_id = h.dlq_id);
+  GET DIAGNOSTICS left_dlq = ROW_COUNT;
+  UPDATE @extschema@.qstash_archive_state s
+     SET archived_to = t, last_run_at = t, last_success_at = t, caught_up = true,
+         last_run_requests = @extschema@.qstash_requests_sent() - first_count,
+         last_run_rows = added + present
+   WHERE s.server = srv AND s.kind = 'dlq';
+  DROP TABLE qstash_dlq_now;
+END
+$$;
+
+COMMENT ON FUNCTION qstash_archive_dlq(name) IS
+  'Update qstash_dlq_history from the whole DLQ: returns messages added, still present and gone';
+
 -- Nothing is granted to PUBLIC: the DBA grants USAGE on the FDW and
 -- EXECUTE on the functions.
 REVOKE ALL ON FUNCTION qstash_users(name) FROM PUBLIC;
@@ -421,3 +699,8 @@ REVOKE ALL ON FUNCTION qstash_snapshot_summary(text, name) FROM PUBLIC;
 REVOKE ALL ON qstash_rate_limits, qstash_stats_history, qstash_stats_summary_history FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_fdw_handler() FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_fdw_validator(text[], oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_requests_sent() FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_server(name) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_dlq(name) FROM PUBLIC;
+REVOKE ALL ON qstash_log_archive, qstash_dlq_history, qstash_archive_state, qstash_archive_status FROM PUBLIC;

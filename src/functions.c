@@ -309,3 +309,11 @@ qstash_cache_reset(PG_FUNCTION_ARGS)
 	qs_cache_reset();
 	PG_RETURN_VOID();
 }
+
+/* HTTP requests this session has sent (retries included): a budget meter. */
+PG_FUNCTION_INFO_V1(qstash_requests_sent);
+Datum
+qstash_requests_sent(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(qs_requests_sent);
+}

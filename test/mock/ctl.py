@@ -66,6 +66,10 @@ def main():
     g.add_argument("kind")
     g.add_argument("rows", type=int)
     g.add_argument("bytes", type=int)
+    for name in ("events", "dlq"):
+        e = sub.add_parser(name)
+        e.add_argument("how", choices=["set", "add"])
+        e.add_argument("file", help="a JSON array of entries, or - for stdin")
     sub.add_parser("tls")
     sub.add_parser("log")
     sub.add_parser("count")
@@ -97,6 +101,10 @@ def main():
         r = call(a.url, "/_mock/generate", {"path": a.path, "kind": a.kind,
                                             "rows": a.rows, "bytes": a.bytes})
         print("generated %d bytes" % r["bytes"])
+    elif a.cmd in ("events", "dlq"):
+        f = sys.stdin if a.file == "-" else open(a.file)
+        r = call(a.url, "/_mock/" + a.cmd, {a.how: json.load(f)})
+        print("%s: %d" % (a.cmd, r["rows"]))
     elif a.cmd == "tls":
         print("tls handshakes=%d" % call(a.url, "/_mock/tls"))
     elif a.cmd == "fixture":

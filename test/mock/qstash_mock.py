@@ -16,6 +16,8 @@ API's filters), and has a control interface under /_mock/ (never logged) to:
                                     row carrying about <bytes> bytes; or
                                     kind "log_pages": GET /v2/events then
                                     pages through <rows> such entries
+  POST /_mock/events   {set|add}    replace or extend the message log
+  POST /_mock/dlq      {set|add}    replace or extend the DLQ
   GET  /_mock/log                   the requests seen since the last reset
   GET  /_mock/tls                   TLS handshakes attempted (all time)
 
@@ -58,6 +60,7 @@ class State:
             self.overrides = {}
             self.generated = {}
             self.logs = LOGS
+            self.dlq = DLQ
 
 
 # period -> (data points, seconds between points), as the API documents it
@@ -389,6 +392,17 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.generated[req["path"]] = data
             return self.send(200, json.dumps({"bytes": len(data)}))
+        if path in ("/_mock/events", "/_mock/dlq"):
+            # {"set": [...]} replaces, {"add": [...]} adds; kept newest first
+            req = json.loads(self.read_body())
+            key = "time" if path == "/_mock/events" else "createdAt"
+            attr = "logs" if path == "/_mock/events" else "dlq"
+            with st.lock:
+                rows = list(req.get("set", getattr(st, attr)))
+                rows += req.get("add", [])
+                rows.sort(key=lambda r: r[key], reverse=True)
+                setattr(st, attr, rows)
+            return self.send(200, json.dumps({"rows": len(rows)}))
         if path == "/_mock/tls":
             with st.lock:
                 return self.send(200, json.dumps(st.tls_attempts))
@@ -455,7 +469,9 @@ class Handler(BaseHTTPRequestHandler):
                 logs = self.server.state.logs
             return page(logs, q, path.rsplit("/", 1)[1], LOG_FILTERS, "time")
         if path == "/v2/dlq":
-            return page(DLQ, q, "messages", DLQ_FILTERS, "createdAt")
+            with self.server.state.lock:
+                dlq = self.server.state.dlq
+            return page(dlq, q, "messages", DLQ_FILTERS, "createdAt")
         if path == "/v2/globalParallelism":
             return 200, '{"parallelismMax":10,"parallelismCount":3}'
         parts = path.split("/")
