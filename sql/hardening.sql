@@ -190,20 +190,24 @@ SELECT sum(instances_volatile()) FROM generate_series(1, 5);
 \! $QSTASH_MOCK_CTL count
 \! $QSTASH_MOCK_CTL reset
 
--- 6. the cache: freed with its statement at cache_ttl = 0; with a TTL,
+-- 6. the cache (its context and each entry's: body and rows): freed with
+-- its statement at cache_ttl = 0; with a TTL,
 -- bounded, and a changed mapping is never answered from it
 \! $QSTASH_MOCK_CTL generate /v2/events logs 100 60000
 SELECT count(*) FROM qstash_logs();
 SELECT coalesce(sum(total_bytes), 0) < 65536 AS cache_freed
-  FROM pg_backend_memory_contexts WHERE name = 'qstash cache';
+  FROM pg_backend_memory_contexts
+ WHERE name IN ('qstash cache', 'qstash cache entry', 'qstash response body', 'qstash cached rows');
 SET qstash.cache_ttl = 60;
 SELECT count(*) FROM qstash_logs();
 SELECT sum(total_bytes) > 8000000 AS cache_kept
-  FROM pg_backend_memory_contexts WHERE name = 'qstash cache';
+  FROM pg_backend_memory_contexts
+ WHERE name IN ('qstash cache', 'qstash cache entry', 'qstash response body', 'qstash cached rows');
 SET qstash.cache_max_bytes = '64kB';
 SELECT count(*) FROM qstash_users();
 SELECT sum(total_bytes) < 131072 AS cache_bounded
-  FROM pg_backend_memory_contexts WHERE name = 'qstash cache';
+  FROM pg_backend_memory_contexts
+ WHERE name IN ('qstash cache', 'qstash cache entry', 'qstash response body', 'qstash cached rows');
 RESET qstash.cache_max_bytes;
 SELECT qstash_cache_reset();
 \! $QSTASH_MOCK_CTL reset

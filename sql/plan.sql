@@ -174,7 +174,8 @@ BEGIN;
 DECLARE c CURSOR FOR SELECT message_id, body FROM r.logs;
 MOVE FORWARD 1990 IN c;
 SELECT sum(total_bytes) < 2 * 1024 * 1024 AS cache_bounded
-  FROM pg_backend_memory_contexts WHERE name = 'qstash cache';
+  FROM pg_backend_memory_contexts
+ WHERE name IN ('qstash cache', 'qstash cache entry', 'qstash response body', 'qstash cached rows');
 COMMIT;
 RESET qstash.cache_max_bytes;
 \! $QSTASH_MOCK_CTL count

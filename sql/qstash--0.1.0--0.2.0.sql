@@ -50,6 +50,7 @@ SELECT pg_catalog.pg_extension_config_dump('qstash_dlq_history', '');
 CREATE TABLE qstash_archive_state (
   server name NOT NULL,
   kind text NOT NULL CHECK (kind IN ('logs', 'dlq')),
+  server_oid oid,
   archived_to timestamptz,
   window_size interval,
   last_run_at timestamptz,
@@ -107,6 +108,174 @@ BEGIN
 END
 $$;
 
+-- One run of qstash_archive_logs(): what the procedure carries between its
+-- transactions.  The procedure itself only calls the functions below (each
+-- with a fixed search_path): it commits, so it cannot pin its own, and an
+-- operator it evaluated could be taken from the caller's search_path.
+CREATE TYPE qstash_archive_run AS (
+  server name,
+  server_oid oid,
+  max_requests integer,
+  first_count bigint,
+  horizon timestamptz,
+  archived_to timestamptz,
+  pos timestamptz,
+  w_size interval,
+  rows_added bigint,
+  windows integer,
+  caught_up boolean,
+  done boolean,
+  error text
+);
+
+-- Start a run: the server, its progress (or the backfill start), the window.
+CREATE FUNCTION qstash_archive_logs_start(server name, max_requests integer,
+                                          overlap interval, backfill interval)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.qstash_archive_run;
+  s record;
+BEGIN
+  IF max_requests IS NULL OR max_requests < 1 THEN
+    RAISE EXCEPTION 'max_requests must be at least 1'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF overlap IS NULL OR overlap < interval '0' OR backfill IS NULL OR backfill <= interval '0' THEN
+    RAISE EXCEPTION 'overlap must be 0 or more and backfill more than 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  r.server := @extschema@.qstash_archive_server(server);
+  r.server_oid := (SELECT oid FROM pg_foreign_server WHERE srvname = r.server);
+  IF NOT has_server_privilege(r.server_oid, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for foreign server %', r.server
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  r.max_requests := max_requests;
+  r.first_count := @extschema@.qstash_requests_sent();
+  r.horizon := date_trunc('milliseconds', clock_timestamp());
+  INSERT INTO @extschema@.qstash_archive_state AS st (server, kind, server_oid, window_size)
+  VALUES (r.server, 'logs', r.server_oid, interval '1 day') ON CONFLICT DO NOTHING;
+  SELECT * INTO s FROM @extschema@.qstash_archive_state st
+   WHERE st.server = r.server AND st.kind = 'logs' FOR UPDATE;
+  IF s.server_oid IS DISTINCT FROM r.server_oid THEN
+    RAISE EXCEPTION 'the archive of server "%" was made for another server of that name', r.server
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = 'The server was dropped, or renamed, and a new one created under its name.',
+            HINT = format('To start afresh: DELETE FROM %s.qstash_archive_state WHERE server = %L; '
+                          'and delete or rename the old rows of qstash_log_archive and qstash_dlq_history.',
+                          '@extschema@', r.server);
+  END IF;
+  r.archived_to := s.archived_to;
+  r.pos := date_trunc('milliseconds', coalesce(s.archived_to - overlap, r.horizon - backfill));
+  r.w_size := coalesce(s.window_size, interval '1 day');
+  r.rows_added := 0;
+  r.windows := 0;
+  r.caught_up := false;
+  r.done := false;
+  RETURN r;
+END
+$$;
+
+-- One window of a run: read it whole, or not at all.
+CREATE FUNCTION qstash_archive_logs_step(r qstash_archive_run)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+-- a window reads at most 25 pages (2 500 entries); a larger one is halved.
+-- No retries: a retry would spend requests the budget does not have; a
+-- failure ends the run, and the next run reads the window again.
+SET qstash.max_retries = 0
+SET qstash.cache_ttl = 0
+AS $$
+DECLARE
+  pages_cap integer := least(current_setting('qstash.max_pages')::integer, 25);
+  budget bigint := r.max_requests - (@extschema@.qstash_requests_sent() - r.first_count);
+  before bigint;
+  w_to timestamptz;
+  n bigint;
+  msg text;
+  detail text;
+BEGIN
+  IF r.pos >= r.horizon THEN
+    r.caught_up := true;
+    r.done := true;
+    RETURN r;
+  END IF;
+  IF budget <= 0 THEN
+    r.done := true;
+    RETURN r;
+  END IF;
+  -- the first window of a run reaches past the progress: a window inside
+  -- the overlap only would read without ever moving forward
+  w_to := least(greatest(r.pos, coalesce(r.archived_to, r.pos)) + r.w_size, r.horizon);
+  PERFORM set_config('qstash.max_pages', least(budget, pages_cap)::text, true);
+  before := @extschema@.qstash_requests_sent();
+  BEGIN
+    INSERT INTO @extschema@.qstash_log_archive
+    SELECT r.server, l.*, now()
+      FROM @extschema@.qstash_logs(from_time => r.pos, to_time => w_to, server => r.server) l
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  EXCEPTION
+    WHEN program_limit_exceeded THEN
+      -- more pages than the window may take: halve it; stop the run when
+      -- what was left of its budget was the limit
+      IF r.w_size <= interval '1 second' THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+        r.error := msg || coalesce(' (' || nullif(detail, '') || ')', '')
+                   || '; raise max_requests';
+        r.done := true;
+      END IF;
+      r.w_size := greatest(r.w_size / 2.0::float8, interval '1 second');
+      r.done := r.done OR (budget < pages_cap AND budget < r.max_requests);
+      RETURN r;
+    WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+      r.error := msg || coalesce(' (' || nullif(detail, '') || ')', '');
+      r.done := true;
+      RETURN r;
+  END;
+  r.rows_added := r.rows_added + n;
+  r.windows := r.windows + 1;
+  -- a sparse window (under half a page, one request) doubles, up to 7 days
+  IF n < 50 AND @extschema@.qstash_requests_sent() - before <= 1 THEN
+    r.w_size := least(r.w_size * 2.0::float8, interval '7 days');
+  END IF;
+  r.pos := w_to;
+  r.archived_to := greatest(r.archived_to, w_to);
+  UPDATE @extschema@.qstash_archive_state st
+     SET archived_to = greatest(st.archived_to, r.archived_to), window_size = r.w_size
+   WHERE st.server = r.server AND st.kind = 'logs';
+  RETURN r;
+END
+$$;
+
+-- End a run: record what it did, and its error.
+CREATE FUNCTION qstash_archive_logs_finish(r qstash_archive_run)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  UPDATE @extschema@.qstash_archive_state st
+     SET last_run_at = r.horizon,
+         last_run_requests = @extschema@.qstash_requests_sent() - r.first_count,
+         last_run_rows = r.rows_added, caught_up = r.caught_up, window_size = r.w_size,
+         last_success_at = CASE WHEN r.error IS NULL THEN r.horizon ELSE st.last_success_at END,
+         last_error = coalesce(r.error, st.last_error),
+         last_error_at = CASE WHEN r.error IS NULL THEN st.last_error_at ELSE clock_timestamp() END
+   WHERE st.server = r.server AND st.kind = 'logs';
+  IF r.error IS NOT NULL THEN
+    RAISE WARNING 'qstash_archive_logs stopped on server "%": %', r.server, r.error
+      USING HINT = 'The windows read before are kept; the next run goes on from there.';
+  END IF;
+  RETURN r;
+END
+$$;
+
 -- Archive the message log of one server: walk forward in time windows
 -- from where the last complete window ended (less the overlap), commit
 -- after each complete window, stop at the request budget, at the present,
@@ -125,102 +294,22 @@ CREATE PROCEDURE qstash_archive_logs(
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  srv name := @extschema@.qstash_archive_server(server);
-  first_count bigint := @extschema@.qstash_requests_sent();
-  horizon timestamptz := date_trunc('milliseconds', clock_timestamp());
-  -- a window reads at most 25 pages (2 500 entries): a larger one is halved
-  pages_cap integer := least(current_setting('qstash.max_pages')::integer, 25);
-  pos timestamptz;
-  w_size interval;
-  w_to timestamptz;
-  budget bigint;
-  before bigint;
-  n bigint;
-  full_window boolean;
-  msg text;
-  detail text;
+  r @extschema@.qstash_archive_run;
 BEGIN
-  IF max_requests IS NULL OR max_requests < 1 THEN
-    RAISE EXCEPTION 'max_requests must be at least 1'
-      USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF overlap IS NULL OR overlap < interval '0' OR backfill IS NULL OR backfill <= interval '0' THEN
-    RAISE EXCEPTION 'overlap must be 0 or more and backfill more than 0'
-      USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  rows_added := 0; windows := 0; caught_up := false; error := NULL;
-  INSERT INTO @extschema@.qstash_archive_state AS s (server, kind, window_size)
-  VALUES (srv, 'logs', interval '1 day') ON CONFLICT DO NOTHING;
-  SELECT date_trunc('milliseconds', coalesce(s.archived_to - overlap, horizon - backfill)),
-         coalesce(s.window_size, interval '1 day')
-    INTO pos, w_size
-    FROM @extschema@.qstash_archive_state s WHERE s.server = srv AND s.kind = 'logs';
+  r := @extschema@.qstash_archive_logs_start(server, max_requests, overlap, backfill);
   COMMIT;
-
   LOOP
-    IF pos >= horizon THEN
-      caught_up := true;
-      EXIT;
-    END IF;
-    budget := max_requests - (@extschema@.qstash_requests_sent() - first_count);
-    EXIT WHEN budget <= 0;
-    w_to := least(pos + w_size, horizon);
-    -- at most the budget in pages; every window read fresh
-    PERFORM set_config('qstash.max_pages', least(budget, pages_cap)::text, true);
-    PERFORM set_config('qstash.cache_ttl', '0', true);
-    before := @extschema@.qstash_requests_sent();
-    full_window := false;
-    BEGIN
-      INSERT INTO @extschema@.qstash_log_archive
-      SELECT srv, l.*, now()
-        FROM @extschema@.qstash_logs(from_time => pos, to_time => w_to, server => srv) l
-      ON CONFLICT DO NOTHING;
-      GET DIAGNOSTICS n = ROW_COUNT;
-      full_window := true;
-    EXCEPTION
-      WHEN program_limit_exceeded THEN
-        -- the window needs more pages than it may take: halve it, and stop
-        -- here if what was left of this run's budget was the limit
-        IF w_size <= interval '1 second' THEN
-          GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-          error := msg || coalesce(' (' || detail || ')', '');
-        END IF;
-        w_size := greatest(w_size / 2, interval '1 second');
-        EXIT WHEN error IS NULL AND budget < pages_cap AND budget < max_requests;
-      WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-        error := msg || coalesce(' (' || detail || ')', '');
-    END;
-    EXIT WHEN error IS NOT NULL;
-    IF full_window THEN
-      rows_added := rows_added + n;
-      windows := windows + 1;
-      -- a sparse window (under half a page) doubles; the next starts where
-      -- this one ended
-      IF n < 50 AND @extschema@.qstash_requests_sent() - before <= 1 THEN
-        w_size := least(w_size * 2, interval '7 days');
-      END IF;
-      UPDATE @extschema@.qstash_archive_state s
-         SET archived_to = greatest(s.archived_to, w_to), window_size = w_size
-       WHERE s.server = srv AND s.kind = 'logs';
-      pos := w_to;
-    END IF;
+    r := @extschema@.qstash_archive_logs_step(r);
     COMMIT;
+    EXIT WHEN r.done;
   END LOOP;
-
-  requests := @extschema@.qstash_requests_sent() - first_count;
-  UPDATE @extschema@.qstash_archive_state s
-     SET last_run_at = horizon, last_run_requests = requests, last_run_rows = rows_added,
-         caught_up = qstash_archive_logs.caught_up, window_size = w_size,
-         last_success_at = CASE WHEN error IS NULL THEN horizon ELSE s.last_success_at END,
-         last_error = coalesce(error, s.last_error),
-         last_error_at = CASE WHEN error IS NULL THEN s.last_error_at ELSE clock_timestamp() END
-   WHERE s.server = srv AND s.kind = 'logs';
+  r := @extschema@.qstash_archive_logs_finish(r);
   COMMIT;
-  IF error IS NOT NULL THEN
-    RAISE WARNING 'qstash_archive_logs stopped on server "%": %', srv, error
-      USING HINT = 'The windows read before are kept; the next run goes on from there.';
-  END IF;
+  rows_added := r.rows_added;
+  requests := @extschema@.qstash_requests_sent() - r.first_count;
+  windows := r.windows;
+  caught_up := r.caught_up;
+  error := r.error;
 END
 $$;
 
@@ -229,57 +318,79 @@ COMMENT ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigi
 
 -- The DLQ now, against what was seen before: new messages are added,
 -- present ones get last_seen, and messages gone from the listing get
--- left_at.  A listing that fails changes nothing but the recorded error.
+-- left_at.  A run that fails changes nothing but the recorded error.
 CREATE FUNCTION qstash_archive_dlq(server name DEFAULT NULL,
                                    OUT added bigint, OUT present bigint, OUT left_dlq bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET qstash.cache_ttl = 0
 AS $$
 DECLARE
   srv name := @extschema@.qstash_archive_server(server);
+  srv_oid oid := (SELECT oid FROM pg_foreign_server WHERE srvname = srv);
   t timestamptz := clock_timestamp();
   first_count bigint := @extschema@.qstash_requests_sent();
+  state_oid oid;
   msg text;
   detail text;
 BEGIN
-  INSERT INTO @extschema@.qstash_archive_state (server, kind) VALUES (srv, 'dlq')
+  IF NOT has_server_privilege(srv_oid, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for foreign server %', srv
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  INSERT INTO @extschema@.qstash_archive_state (server, kind, server_oid) VALUES (srv, 'dlq', srv_oid)
   ON CONFLICT DO NOTHING;
+  SELECT s.server_oid INTO state_oid FROM @extschema@.qstash_archive_state s
+   WHERE s.server = srv AND s.kind = 'dlq' FOR UPDATE;
+  IF state_oid IS DISTINCT FROM srv_oid THEN
+    RAISE EXCEPTION 'the DLQ history of server "%" was made for another server of that name', srv
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = 'The server was dropped, or renamed, and a new one created under its name.',
+            HINT = format('To start afresh: DELETE FROM %s.qstash_archive_state WHERE server = %L; '
+                          'and delete or rename the old rows of qstash_log_archive and qstash_dlq_history.',
+                          '@extschema@', srv);
+  END IF;
   BEGIN
-    PERFORM set_config('qstash.cache_ttl', '0', true);
     CREATE TEMP TABLE IF NOT EXISTS qstash_dlq_now (LIKE @extschema@.qstash_dlq_message)
       ON COMMIT DROP;
     TRUNCATE qstash_dlq_now;
-    INSERT INTO qstash_dlq_now SELECT * FROM @extschema@.qstash_dlq(server => srv);
+    -- a message listed twice counts once; one without an id cannot be tracked
+    INSERT INTO qstash_dlq_now
+    SELECT DISTINCT ON (d.dlq_id) d.* FROM @extschema@.qstash_dlq(server => srv) d
+     WHERE d.dlq_id IS NOT NULL ORDER BY d.dlq_id;
+    WITH upserted AS (
+      INSERT INTO @extschema@.qstash_dlq_history AS h
+      SELECT srv, d.*, t, t, NULL FROM qstash_dlq_now d
+      ON CONFLICT ON CONSTRAINT qstash_dlq_history_pkey
+      DO UPDATE SET last_seen = excluded.last_seen, left_at = NULL
+      RETURNING (xmax = 0) AS is_new
+    )
+    SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new)
+      INTO added, present FROM upserted;
+    UPDATE @extschema@.qstash_dlq_history h SET left_at = t
+     WHERE h.server = srv AND h.left_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM qstash_dlq_now d WHERE d.dlq_id = h.dlq_id);
+    GET DIAGNOSTICS left_dlq = ROW_COUNT;
+    DROP TABLE qstash_dlq_now;
   EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
     UPDATE @extschema@.qstash_archive_state s
        SET last_run_at = t, last_run_requests = @extschema@.qstash_requests_sent() - first_count,
-           last_run_rows = NULL, last_error = msg || coalesce(' (' || detail || ')', ''),
+           last_run_rows = NULL, caught_up = false,
+           last_error = msg || coalesce(' (' || nullif(detail, '') || ')', ''),
            last_error_at = clock_timestamp()
      WHERE s.server = srv AND s.kind = 'dlq';
-    RAISE WARNING 'qstash_archive_dlq failed on server "%": %', srv, msg
-      USING DETAIL = coalesce(detail, ''), HINT = 'The history is unchanged; the next run reads the DLQ again.';
+    RAISE WARNING 'qstash_archive_dlq failed on server "%": %', srv,
+          msg || coalesce(' (' || nullif(detail, '') || ')', '')
+      USING HINT = 'The history is unchanged; the next run reads the DLQ again.';
+    added := NULL; present := NULL; left_dlq := NULL;
     RETURN;
   END;
-  WITH upserted AS (
-    INSERT INTO @extschema@.qstash_dlq_history AS h
-    SELECT srv, d.*, t, t, NULL FROM qstash_dlq_now d WHERE d.dlq_id IS NOT NULL
-    ON CONFLICT ON CONSTRAINT qstash_dlq_history_pkey
-    DO UPDATE SET last_seen = excluded.last_seen, left_at = NULL
-    RETURNING (xmax = 0) AS is_new
-  )
-  SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new)
-    INTO added, present FROM upserted;
-  UPDATE @extschema@.qstash_dlq_history h SET left_at = t
-   WHERE h.server = srv AND h.left_at IS NULL
-     AND NOT EXISTS (SELECT 1 FROM qstash_dlq_now d WHERE d.dlq_id = h.dlq_id);
-  GET DIAGNOSTICS left_dlq = ROW_COUNT;
   UPDATE @extschema@.qstash_archive_state s
      SET archived_to = t, last_run_at = t, last_success_at = t, caught_up = true,
          last_run_requests = @extschema@.qstash_requests_sent() - first_count,
          last_run_rows = added + present
    WHERE s.server = srv AND s.kind = 'dlq';
-  DROP TABLE qstash_dlq_now;
 END
 $$;
 
@@ -290,4 +401,7 @@ REVOKE ALL ON FUNCTION qstash_requests_sent() FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_server(name) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_dlq(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_logs_start(name, integer, interval, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_logs_step(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_logs_finish(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON qstash_log_archive, qstash_dlq_history, qstash_archive_state, qstash_archive_status FROM PUBLIC;

@@ -49,10 +49,15 @@
 
 typedef struct QsCacheEntry
 {
-	QsCacheKey key; /* key.url is owned by the entry */
+	MemoryContext cxt; /* holds the entry, its body and its rows */
+	QsCacheKey key;	   /* key.url is owned by the entry */
 	long status;
-	char *body;
+	const char *body;
 	size_t len;
+	QsCachedRows *rows; /* the mappings made of it */
+	Size bytes;			/* what cxt holds, as counted in cached_bytes */
+	int pins;			/* documents reading its body or rows */
+	bool dropped;		/* out of the cache, freed when the last pin goes */
 	TimestampTz fetched_at;
 	uint64 scope; /* the scope that fetched it */
 } QsCacheEntry;
@@ -76,19 +81,55 @@ typedef struct QsScopeEnd
 	uint64 scope;
 } QsScopeEnd;
 
-static Size
-entry_size(const QsCacheEntry *e)
+static void
+count_entry(QsCacheEntry *e)
 {
-	return sizeof(QsCacheEntry) + strlen(e->key.url) + e->len + 2;
+	cached_bytes -= e->bytes;
+	e->bytes = MemoryContextMemAllocated(e->cxt, true);
+	cached_bytes += e->bytes;
 }
 
+/* Drop e from the count; free it now, or when its last pin goes. */
 static void
 free_entry(QsCacheEntry *e)
 {
-	cached_bytes -= entry_size(e);
-	pfree((char *) e->key.url);
-	pfree(e->body);
-	pfree(e);
+	cached_bytes -= e->bytes;
+	e->bytes = 0;
+	e->dropped = true;
+	if (e->pins == 0)
+		MemoryContextDelete(e->cxt);
+}
+
+typedef struct QsCachePin
+{
+	MemoryContextCallback cb;
+	QsCacheEntry *e;
+} QsCachePin;
+
+static void
+unpin(void *arg)
+{
+	QsCacheEntry *e = ((QsCachePin *) arg)->e;
+
+	if (--e->pins == 0 && e->dropped)
+		MemoryContextDelete(e->cxt);
+}
+
+/*
+ * Keep e's memory alive as long as the current memory context: the body or
+ * rows handed out may be read while other code (a domain's CHECK calling
+ * qstash functions, a later put) drops the entry from the cache.
+ */
+static void
+pin(QsCacheEntry *e)
+{
+	QsCachePin *p = palloc(sizeof(QsCachePin));
+
+	p->e = e;
+	p->cb.func = unpin;
+	p->cb.arg = p;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &p->cb);
+	e->pins++;
 }
 
 static bool
@@ -245,29 +286,54 @@ matches(const QsCacheEntry *e, const QsCacheKey *key)
 		   strcmp(e->key.url, key->url) == 0;
 }
 
-bool
-qs_cache_get(const QsCacheKey *key, long *status, const char **body,
-			 size_t *len)
+/* Can rows mapped with rows->limit serve a mapping of max_rows rows? */
+static bool
+rows_serve(const QsCachedRows *rows, int64 max_rows)
 {
-	uint64 scope;
+	return rows->limit < 0 || rows->nrows < rows->limit ||
+		   (max_rows >= 0 && max_rows <= rows->limit);
+}
+
+static QsCacheEntry *
+find_entry(const QsCacheKey *key)
+{
 	ListCell *lc;
 
-	register_callbacks();
-	scope = current_scope();
-	purge(scope, GetCurrentTimestamp());
 	foreach (lc, entries)
 	{
 		QsCacheEntry *e = (QsCacheEntry *) lfirst(lc);
 
 		if (matches(e, key))
+			return e;
+	}
+	return NULL;
+}
+
+bool
+qs_cache_get(const QsCacheKey *key, const char *sig, size_t siglen,
+			 int64 max_rows, QsCacheHit *hit)
+{
+	QsCacheEntry *e;
+
+	register_callbacks();
+	purge(current_scope(), GetCurrentTimestamp());
+	if ((e = find_entry(key)) == NULL)
+		return false;
+	pin(e);
+	hit->status = e->status;
+	hit->body = e->body;
+	hit->len = e->len;
+	hit->rows = NULL;
+	for (QsCachedRows *r = e->rows; r != NULL && sig != NULL; r = r->next)
+	{
+		if (r->siglen == siglen && memcmp(r->sig, sig, siglen) == 0 &&
+			rows_serve(r, max_rows))
 		{
-			*status = e->status;
-			*body = e->body;
-			*len = e->len;
-			return true;
+			hit->rows = r;
+			break;
 		}
 	}
-	return false;
+	return true;
 }
 
 /*
@@ -293,14 +359,38 @@ enforce_bound(void)
 	}
 }
 
-void
-qs_cache_put(const QsCacheKey *key, long status, const char *body, size_t len)
+/* Add rows to e, replacing rows of the same signature. */
+static void
+add_rows(QsCacheEntry *e, QsCachedRows *rows)
 {
-	MemoryContext old;
+	QsCachedRows **p = &e->rows;
+
+	while (*p != NULL)
+	{
+		if ((*p)->siglen == rows->siglen &&
+			memcmp((*p)->sig, rows->sig, rows->siglen) == 0)
+		{
+			QsCachedRows *old = *p;
+
+			*p = old->next;
+			MemoryContextDelete(old->cxt);
+		}
+		else
+			p = &(*p)->next;
+	}
+	MemoryContextSetParent(rows->cxt, e->cxt);
+	rows->next = e->rows;
+	e->rows = rows;
+}
+
+void
+qs_cache_put(const QsCacheKey *key, long status, MemoryContext body_cxt,
+			 const char *body, size_t len, QsCachedRows *rows)
+{
 	QsCacheEntry *e;
 	TimestampTz now = GetCurrentTimestamp();
 	uint64 scope;
-	ListCell *lc;
+	MemoryContext old;
 
 	register_callbacks();
 	if (cache_cxt == NULL)
@@ -308,30 +398,48 @@ qs_cache_put(const QsCacheKey *key, long status, const char *body, size_t len)
 										  ALLOCSET_DEFAULT_SIZES);
 	scope = current_scope();
 	purge(scope, now);
-	foreach (lc, entries)
+	e = find_entry(key);
+	if (body_cxt == NULL)
 	{
-		e = (QsCacheEntry *) lfirst(lc);
-		if (matches(e, key))
+		/* rows of a cached response: gone with it if it went */
+		if (e != NULL && rows != NULL)
 		{
-			free_entry(e);
-			entries = foreach_delete_current(entries, lc);
+			add_rows(e, rows);
+			count_entry(e);
+			enforce_bound();
 		}
+		else if (rows != NULL)
+			MemoryContextDelete(rows->cxt);
+		return;
+	}
+	if (e != NULL)
+	{
+		free_entry(e);
+		entries = list_delete_ptr(entries, e);
 	}
 
-	old = MemoryContextSwitchTo(cache_cxt);
-	e = palloc(sizeof(QsCacheEntry));
-	e->key = *key;
-	e->key.url = pstrdup(key->url);
-	e->status = status;
-	e->body = MemoryContextAllocHuge(cache_cxt, len + 1);
-	memcpy(e->body, body, len);
-	e->body[len] = '\0';
-	e->len = len;
-	e->fetched_at = now;
-	e->scope = scope;
-	entries = lappend(entries, e);
-	cached_bytes += entry_size(e);
-	MemoryContextSwitchTo(old);
+	{
+		MemoryContext cxt = AllocSetContextCreate(
+			cache_cxt, "qstash cache entry", ALLOCSET_SMALL_SIZES);
+
+		e = MemoryContextAllocZero(cxt, sizeof(QsCacheEntry));
+		e->cxt = cxt;
+		e->key = *key;
+		e->key.url = MemoryContextStrdup(cxt, key->url);
+		e->status = status;
+		MemoryContextSetParent(body_cxt, cxt);
+		e->body = body;
+		e->len = len;
+		e->fetched_at = now;
+		e->scope = scope;
+		if (rows != NULL)
+			add_rows(e, rows);
+		/* no pin: a body is kept only once its document is done with it */
+		old = MemoryContextSwitchTo(cache_cxt);
+		entries = lappend(entries, e);
+		MemoryContextSwitchTo(old);
+		count_entry(e);
+	}
 	enforce_bound();
 }
 

@@ -147,7 +147,7 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 
 	if (len == 0)
 		return pstrdup("(empty body)");
-	doc = qsjson_parse(body, len, &perr);
+	doc = qsjson_parse(body, len, NULL, NULL, &perr);
 	if (doc != NULL && qsjson_kind(doc) == QSJ_OBJECT)
 	{
 		const char *keys[] = {"error", "message"};

@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "cache.h"
@@ -98,19 +99,43 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 	}
 }
 
+/* Where a body came from, for reporting that it does not parse. */
+typedef struct QsBodyOrigin
+{
+	const char *servername;
+	const char *path;
+} QsBodyOrigin;
+
+pg_attribute_noreturn() static void report_malformed(void *arg,
+													 const char *error)
+{
+	QsBodyOrigin *o = (QsBodyOrigin *) arg;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
+			 errmsg("could not parse the response to \"%s\" from server "
+					"\"%s\"",
+					o->path, o->servername),
+			 errdetail_internal("%s.", error)));
+}
+
+/*
+ * Parse a body.  A top-level array is read element by element as the
+ * mapper reaches them (json.c); body must live as long as the document.
+ */
 static QsJson *
-parse_body(const QsConn *conn, const char *path, const char *body, size_t len)
+parse_body(const QsConn *conn, const char *path, const char *body, size_t len,
+		   bool lazy)
 {
 	char *perr;
-	QsJson *doc = qsjson_parse(body, len, &perr);
+	QsBodyOrigin *o = palloc(sizeof(QsBodyOrigin));
+	QsJson *doc;
 
+	o->servername = pstrdup(conn->servername);
+	o->path = pstrdup(path);
+	doc = qsjson_parse(body, len, lazy ? report_malformed : NULL, o, &perr);
 	if (doc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
-				 errmsg("could not parse the response to \"%s\" from server "
-						"\"%s\"",
-						path, conn->servername),
-				 errdetail_internal("%s.", perr)));
+		report_malformed(o, perr);
 	return doc;
 }
 
@@ -149,79 +174,120 @@ build_request(const QsConn *conn, QsApi api, const char *path,
 	req->ca_file = qs_guc_ca_file;
 }
 
-QsJson *
-qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
-		 QsFetchStats *stats)
+/*
+ * Send the request, with retries; returns with resp->status 2xx, or 404
+ * when missing_ok.  The body is allocated in *body_cxt.
+ */
+static void
+send_request(const QsConn *conn, const char *path, const QsHttpRequest *req,
+			 bool missing_ok, QsFetchStats *stats, MemoryContext body_cxt,
+			 QsHttpResponse *resp)
 {
-	QsHttpRequest req;
-	QsHttpResponse resp;
-	QsJson *doc;
-	QsCacheKey key;
-	long cached_status;
-	const char *cached_body;
-	size_t cached_len;
-
-	build_request(conn, api, path, &req);
-	key.serverid = conn->serverid;
-	key.umid = conn->umid;
-	key.userid = conn->userid;
-	key.fingerprint = conn->fingerprint;
-	key.url = req.url;
-	if (qs_cache_get(&key, &cached_status, &cached_body, &cached_len))
-	{
-		if (stats)
-			stats->cache_hits++;
-		elog(DEBUG1, "qstash: GET %s on server \"%s\": reused (HTTP %ld)",
-			 path, conn->servername, cached_status);
-		if (cached_status == 404)
-			return NULL;
-		return parse_body(conn, path, cached_body, cached_len);
-	}
-
 	for (int attempt = 0;; attempt++)
 	{
 		long delay;
+		MemoryContext old = MemoryContextSwitchTo(body_cxt);
 
-		qs_http_get(&req, &resp);
+		qs_http_get(req, resp);
+		MemoryContextSwitchTo(old);
 		qs_requests_sent++;
-		if (resp.transport == QS_TRANSPORT_OK)
-			qs_ratelimit_observe(conn->serverid, &resp);
+		if (resp->transport == QS_TRANSPORT_OK)
+			qs_ratelimit_observe(conn->serverid, resp);
 		if (stats)
 		{
 			stats->requests++;
 			stats->retries += attempt > 0 ? 1 : 0;
-			stats->connections += (int) resp.new_connections;
-			stats->bytes += (int64) resp.body_len;
+			stats->connections += (int) resp->new_connections;
+			stats->bytes += (int64) resp->body_len;
 		}
 		elog(DEBUG1,
 			 "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, "
 			 "%.1f ms",
-			 path, conn->servername, qs_http_transport_name(resp.transport),
-			 resp.status, resp.body_len, resp.elapsed_ms);
+			 path, conn->servername, qs_http_transport_name(resp->transport),
+			 resp->status, resp->body_len, resp->elapsed_ms);
 
-		if (resp.transport == QS_TRANSPORT_OK && resp.status >= 200 &&
-			resp.status < 300)
-			break;
-		if (resp.transport == QS_TRANSPORT_OK && resp.status == 404 &&
-			missing_ok)
-		{
-			qs_cache_put(&key, 404, "", 0);
-			return NULL;
-		}
-		delay = retry_delay(&resp, attempt);
+		if (resp->transport == QS_TRANSPORT_OK &&
+			((resp->status >= 200 && resp->status < 300) ||
+			 (resp->status == 404 && missing_ok)))
+			return;
+		delay = retry_delay(resp, attempt);
 		if (delay < 0)
-			qs_report_failure(conn, path, &resp);
+			qs_report_failure(conn, path, resp);
 		elog(DEBUG1, "qstash: retrying GET %s in %ld ms (retry %d of %d)",
 			 path, delay, attempt + 1, qs_guc_max_retries);
-		pfree(resp.body);
-		pfree(resp.headers);
+		MemoryContextReset(body_cxt);
 		qs_sleep(delay);
 	}
+}
 
-	/* parse first: a body that does not parse is not kept */
-	doc = parse_body(conn, path, resp.body, resp.body_len);
-	qs_cache_put(&key, resp.status, resp.body, resp.body_len);
-	pfree(resp.body);
-	pfree(resp.headers);
-	return doc;
+/*
+ * One response of path: rows an identical mapping made of it (signature
+ * sig; they hold at least max_rows rows) if the cache has them; else its
+ * body, from the cache or fetched, parsed (resp->doc; NULL when the object
+ * is missing, HTTP 404 with missing_ok; with lazy, a top-level array is
+ * parsed element by element as it is read).  Pass the result to
+ * qs_fetch_keep() once mapped.
+ */
+void
+qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
+				  bool missing_ok, bool lazy, const char *sig, size_t siglen,
+				  int64 max_rows, QsFetchStats *stats, QsResponse *resp)
+{
+	QsHttpRequest req;
+	QsHttpResponse http;
+	QsCacheHit hit;
+
+	memset(resp, 0, sizeof(*resp));
+	build_request(conn, api, path, &req);
+	resp->key.serverid = conn->serverid;
+	resp->key.umid = conn->umid;
+	resp->key.userid = conn->userid;
+	resp->key.fingerprint = conn->fingerprint;
+	resp->key.url = req.url;
+	if (qs_cache_get(&resp->key, sig, siglen, max_rows, &hit))
+	{
+		if (stats)
+			stats->cache_hits++;
+		elog(DEBUG1, "qstash: GET %s on server \"%s\": reused (HTTP %ld%s)",
+			 path, conn->servername, hit.status, hit.rows ? ", rows" : "");
+		resp->status = hit.status;
+		resp->rows = hit.rows;
+		if (hit.rows == NULL && hit.status != 404)
+			resp->doc = parse_body(conn, path, hit.body, hit.len, lazy);
+		return;
+	}
+
+	resp->body_cxt = AllocSetContextCreate(
+		CurrentMemoryContext, "qstash response body", ALLOCSET_SMALL_SIZES);
+	send_request(conn, path, &req, missing_ok, stats, resp->body_cxt, &http);
+	resp->status = http.status;
+	resp->body = http.body;
+	resp->len = http.body_len;
+	if (http.status != 404)
+		resp->doc = parse_body(conn, path, http.body, http.body_len, lazy);
+}
+
+/*
+ * Keep a response that parsed and mapped (a body that does not parse is
+ * never kept), with the rows mapped from it (or NULL).
+ */
+void
+qs_fetch_keep(QsResponse *resp, QsCachedRows *rows)
+{
+	qs_cache_put(&resp->key, resp->status, resp->body_cxt, resp->body,
+				 resp->status == 404 ? 0 : resp->len, rows);
+	resp->body_cxt = NULL;
+}
+
+QsJson *
+qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
+		 QsFetchStats *stats)
+{
+	QsResponse resp;
+
+	/* parsed whole: a body is kept only once all of it parsed */
+	qs_fetch_response(conn, api, path, missing_ok, false, NULL, 0, -1, stats,
+					  &resp);
+	qs_fetch_keep(&resp, NULL);
+	return resp.doc;
 }

@@ -43,6 +43,27 @@ typedef struct QsBuffer
 	bool oom;
 } QsBuffer;
 
+/* Grow buf to hold newcap bytes; false (oom set) when memory runs out. */
+static bool
+buffer_grow(QsBuffer *buf, size_t newcap)
+{
+	char *newdata = MemoryContextAllocExtended(
+		CurrentMemoryContext, newcap, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+
+	if (newdata == NULL)
+	{
+		buf->oom = true;
+		return false;
+	}
+	if (buf->len > 0)
+		memcpy(newdata, buf->data, buf->len);
+	if (buf->data)
+		pfree(buf->data);
+	buf->data = newdata;
+	buf->cap = newcap;
+	return true;
+}
+
 static bool
 buffer_append(QsBuffer *buf, const char *src, size_t n)
 {
@@ -51,30 +72,38 @@ buffer_append(QsBuffer *buf, const char *src, size_t n)
 		buf->overflow = true;
 		return false;
 	}
-	if (buf->len + n + 1 > buf->cap)
-	{
-		size_t newcap = Max(buf->cap * 2, buf->len + n + 1);
-		char *newdata;
-
-		newcap = Max(newcap, 1024);
-		newdata = MemoryContextAllocExtended(
-			CurrentMemoryContext, newcap, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-		if (newdata == NULL)
-		{
-			buf->oom = true;
-			return false;
-		}
-		if (buf->len > 0)
-			memcpy(newdata, buf->data, buf->len);
-		if (buf->data)
-			pfree(buf->data);
-		buf->data = newdata;
-		buf->cap = newcap;
-	}
+	if (buf->len + n + 1 > buf->cap &&
+		!buffer_grow(buf, Max(Max(buf->cap * 2, buf->len + n + 1), 1024)))
+		return false;
 	memcpy(buf->data + buf->len, src, n);
 	buf->len += n;
 	buf->data[buf->len] = '\0';
 	return true;
+}
+
+/*
+ * A "Content-Length" header within the size cap: the body buffer is
+ * allocated once at that size, instead of doubling (and copying) its way
+ * there.  A wrong length costs nothing: the buffer still grows as needed.
+ */
+static void
+reserve_body(QsBuffer *body, const char *line, size_t n)
+{
+	static const char name[] = "content-length:";
+	size_t i = sizeof(name) - 1;
+	uint64 size = 0;
+	int digits = 0;
+
+	if (n <= i || pg_strncasecmp(line, name, i) != 0 || body->len > 0)
+		return;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	for (; i < n && line[i] >= '0' && line[i] <= '9' && digits < 18; i++)
+		size = size * 10 + (line[i] - '0'), digits++;
+	if (digits == 0 || size > body->max || size + 1 <= body->cap)
+		return;
+	(void) buffer_grow(body, (size_t) size + 1);
+	body->oom = false; /* not fatal: growing may still succeed */
 }
 
 static size_t
@@ -87,10 +116,23 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* What one transfer fills in while it runs (the callbacks' targets). */
+typedef struct QsTransfer
+{
+	QsBuffer body;
+	QsBuffer hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode result;
+	long status;
+	long new_connections;
+	double connect_secs;
+} QsTransfer;
+
 static size_t
 header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	QsBuffer *buf = (QsBuffer *) userdata;
+	QsTransfer *x = (QsTransfer *) userdata;
+	QsBuffer *buf = &x->hdrs;
 	size_t n = size * nmemb;
 
 	/* a status line starts a new header block: keep only the last one */
@@ -98,6 +140,7 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		buf->len = 0;
 	if (!buffer_append(buf, ptr, n))
 		return 0;
+	reserve_body(&x->body, ptr, n);
 	return n;
 }
 
@@ -291,18 +334,6 @@ build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 	return l;
 }
 
-/* What one transfer fills in while it runs (the callbacks' targets). */
-typedef struct QsTransfer
-{
-	QsBuffer body;
-	QsBuffer hdrs;
-	char errbuf[CURL_ERROR_SIZE];
-	CURLcode result;
-	long status;
-	long new_connections;
-	double connect_secs;
-} QsTransfer;
-
 #define SETOPT(opt, val)                                                      \
 	do                                                                        \
 	{                                                                         \
@@ -340,7 +371,7 @@ configure_handle(const QsHttpRequest *req, struct curl_slist *headers,
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
 	SETOPT(CURLOPT_WRITEDATA, &x->body);
 	SETOPT(CURLOPT_HEADERFUNCTION, header_cb);
-	SETOPT(CURLOPT_HEADERDATA, &x->hdrs);
+	SETOPT(CURLOPT_HEADERDATA, x);
 	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
 	/* dot segments in ids are data, never resolved by libcurl */
 	SETOPT(CURLOPT_PATH_AS_IS, 1L);

@@ -24,20 +24,67 @@
 
 #define NODE(p) ((struct json_object *) (p))
 
+/*
+ * A document whose top level is an array is not built whole: its root is
+ * an empty json-c array standing for it, and each element is parsed when
+ * it is asked for (with one tokener, reused), the previous one freed.  A
+ * 5 000-element listing then never holds more than one element's tree.
+ */
+typedef struct QsJsonLazy
+{
+	const char *buf; /* the document: borrowed, outlives the doc */
+	size_t *seps;	 /* '[', each top-level ',', ']' */
+	int n;			 /* elements */
+	int cur;		 /* the element held, or -1 */
+	struct json_object *elem;
+	struct json_tokener *tok;
+	QsJsonReport report;
+	void *report_arg;
+} QsJsonLazy;
+
 typedef struct QsJsonDoc
 {
 	MemoryContextCallback cb;
 	struct json_object *root;
+	QsJsonLazy *lazy;		/* NULL for a document built whole */
+	struct QsJsonDoc *next; /* in lazy_docs */
 } QsJsonDoc;
+
+/* The lazy documents alive (a short list: the runner maps one at a time). */
+static QsJsonDoc *lazy_docs = NULL;
 
 static void
 release_doc(void *arg)
 {
 	QsJsonDoc *doc = (QsJsonDoc *) arg;
 
+	if (doc->lazy)
+	{
+		QsJsonDoc **p = &lazy_docs;
+
+		while (*p != NULL && *p != doc)
+			p = &(*p)->next;
+		if (*p == doc)
+			*p = doc->next;
+		if (doc->lazy->elem)
+			json_object_put(doc->lazy->elem);
+		if (doc->lazy->tok)
+			json_tokener_free(doc->lazy->tok);
+		doc->lazy->elem = NULL;
+		doc->lazy->tok = NULL;
+	}
 	if (doc->root)
 		json_object_put(doc->root);
 	doc->root = NULL;
+}
+
+static QsJsonLazy *
+lazy_of(const QsJson *node)
+{
+	for (QsJsonDoc *d = lazy_docs; d != NULL; d = d->next)
+		if ((const QsJson *) d->root == node)
+			return d->lazy;
+	return NULL;
 }
 
 /*
@@ -75,7 +122,28 @@ typedef struct QsPrescan
 	int frames[QS_JSON_MAX_DEPTH + 1];
 	int depth;
 	bool expect_key;
+	/* a top-level array: where its elements are separated (QsJsonLazy) */
+	bool want_seps;
+	size_t *seps;
+	int nseps;
+	int sepcap;
+	bool top_closed;
 } QsPrescan;
+
+static void
+add_sep(QsPrescan *ps)
+{
+	if (!ps->want_seps)
+		return;
+	if (ps->nseps == ps->sepcap)
+	{
+		ps->sepcap = ps->sepcap ? ps->sepcap * 2 : 256;
+		ps->seps = ps->seps
+					   ? repalloc_huge(ps->seps, sizeof(size_t) * ps->sepcap)
+					   : palloc(sizeof(size_t) * ps->sepcap);
+	}
+	ps->seps[ps->nseps++] = ps->pos;
+}
 
 static int
 hexval(char c)
@@ -320,12 +388,13 @@ scan_number(QsPrescan *ps)
 
 /*
  * Returns the rewritten document (NULL when nothing needed rewriting, the
- * common case); sets *error for a document that must be refused.
+ * common case); sets *error for a document that must be refused.  With
+ * ps->want_seps, records where a top-level array's elements are separated.
  */
 static char *
-prescan(const char *buf, size_t len, size_t *newlen, char **error)
+prescan(QsPrescan *ps, const char *buf, size_t len, size_t *newlen,
+		char **error)
 {
-	QsPrescan ps = {0};
 	int valid;
 
 	/*
@@ -338,84 +407,99 @@ prescan(const char *buf, size_t len, size_t *newlen, char **error)
 		*error = psprintf("invalid UTF-8 at byte %d", valid);
 		return NULL;
 	}
-	ps.buf = buf;
-	ps.len = len;
-	while (ps.pos < len && ps.error == NULL)
+	ps->buf = buf;
+	ps->len = len;
+	while (ps->pos < len && ps->error == NULL)
 	{
-		char c = buf[ps.pos];
+		char c = buf[ps->pos];
 
 		switch (c)
 		{
 			case '"':
-				scan_string(&ps);
+				scan_string(ps);
 				continue;
 			case '{':
 			case '[':
-				if (ps.depth >= QS_JSON_MAX_DEPTH)
+				if (ps->depth >= QS_JSON_MAX_DEPTH)
 					goto done; /* json-c refuses the depth */
-				ps.frames[++ps.depth] = c == '{' ? ps.nkeys : -1;
-				ps.expect_key = (c == '{');
+				if (ps->depth == 0)
+				{
+					/* only an array that is the whole document is lazy */
+					ps->want_seps &= (c == '[' && ps->nseps == 0);
+					add_sep(ps);
+				}
+				ps->frames[++ps->depth] = c == '{' ? ps->nkeys : -1;
+				ps->expect_key = (c == '{');
 				break;
 			case '}':
 			case ']':
-				if (ps.depth > 0 && ps.frames[ps.depth] >= 0)
+				if (ps->depth > 0 && ps->frames[ps->depth] >= 0)
 				{
-					check_duplicate_keys(&ps, ps.frames[ps.depth]);
-					ps.nkeys = ps.frames[ps.depth];
+					check_duplicate_keys(ps, ps->frames[ps->depth]);
+					ps->nkeys = ps->frames[ps->depth];
 				}
-				if (ps.depth > 0)
-					ps.depth--;
-				ps.expect_key = false;
+				if (ps->depth == 1)
+				{
+					add_sep(ps);
+					ps->top_closed = true;
+				}
+				if (ps->depth > 0)
+					ps->depth--;
+				ps->expect_key = false;
 				break;
 			case ',':
-				ps.expect_key = ps.depth > 0 && ps.frames[ps.depth] >= 0;
+				ps->expect_key = ps->depth > 0 && ps->frames[ps->depth] >= 0;
+				if (ps->depth == 1)
+					add_sep(ps);
 				break;
 			case 'N':
 			case 'I':
 				/* NaN, Infinity, -Infinity: no JSON value starts so */
-				ps.error = psprintf("NaN and Infinity are not JSON values "
-									"(byte %zu)",
-									ps.pos);
+				ps->error = psprintf("NaN and Infinity are not JSON values "
+									 "(byte %zu)",
+									 ps->pos);
 				continue;
 			default:
 				if (c == '-' || (c >= '0' && c <= '9'))
 				{
-					scan_number(&ps);
+					scan_number(ps);
 					continue;
 				}
 				break;
 		}
-		ps.pos++;
+		ps->pos++;
 	}
 done:
-	*error = ps.error;
-	if (ps.keys)
-		pfree(ps.keys);
-	if (!ps.rewritten || ps.error)
+	*error = ps->error;
+	if (ps->keys)
+		pfree(ps->keys);
+	ps->keys = NULL;
+	if (!ps->rewritten || ps->error)
 		return NULL;
-	appendBinaryStringInfo(&ps.out, buf + ps.copied, len - ps.copied);
-	*newlen = ps.out.len;
-	return ps.out.data;
+	appendBinaryStringInfo(&ps->out, buf + ps->copied, len - ps->copied);
+	*newlen = ps->out.len;
+	return ps->out.data;
+}
+
+static inline bool
+json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /*
- * Run json-c over the document; *end is where the document ends.  Returns
- * NULL, with *error set, when it is not one complete JSON value.
+ * Run json-c's tokener over one complete value; *end is where it ends.
+ * Returns the error, json_tokener_success for a value (*value NULL for
+ * JSON null).
  */
-static struct json_object *
-tokenize(const char *buf, size_t len, size_t *end, char **error)
+static enum json_tokener_error
+run_tokener(struct json_tokener *tok, const char *buf, size_t len, size_t *end,
+			struct json_object **value)
 {
-	struct json_tokener *tok = json_tokener_new_ex(QS_JSON_MAX_DEPTH);
 	struct json_object *root;
 	enum json_tokener_error jerr;
 
-	if (tok == NULL)
-	{
-		*error = pstrdup("out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok,
-						   JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_reset(tok);
 	root = json_tokener_parse_ex(tok, buf, (int) len);
 	jerr = json_tokener_get_error(tok);
 	*end = json_tokener_get_parse_end(tok);
@@ -423,7 +507,7 @@ tokenize(const char *buf, size_t len, size_t *end, char **error)
 	{
 		/* a number or literal at the very end: the terminator completes it */
 		root = json_tokener_parse_ex(tok, "", 1);
-		/* success with no object: the document is JSON null */
+		/* success with no object: the value is JSON null */
 		if (json_tokener_get_error(tok) == json_tokener_success)
 		{
 			jerr = json_tokener_success;
@@ -435,26 +519,181 @@ tokenize(const char *buf, size_t len, size_t *end, char **error)
 		json_object_put(root);
 		root = NULL;
 	}
-	json_tokener_free(tok);
+	/* only white space may follow the value */
+	while (jerr == json_tokener_success && *end < len && json_ws(buf[*end]))
+		(*end)++;
+	*value = root;
+	return jerr;
+}
+
+static struct json_tokener *
+new_tokener(void)
+{
+	struct json_tokener *tok = json_tokener_new_ex(QS_JSON_MAX_DEPTH);
+
+	if (tok != NULL)
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+										JSON_TOKENER_VALIDATE_UTF8);
+	return tok;
+}
+
+/* The error text of a failed run_tokener() (offset: of buf in the document). */
+static char *
+tokener_error(enum json_tokener_error jerr, size_t end, size_t offset)
+{
 	if (jerr == json_tokener_continue)
-		*error = pstrdup("the document ends early (truncated JSON)");
-	else if (jerr != json_tokener_success)
-		*error = psprintf("invalid JSON at byte %zu: %s", *end,
-						  json_tokener_error_desc(jerr));
+		return pstrdup("the document ends early (truncated JSON)");
+	return psprintf("invalid JSON at byte %zu: %s", end + offset,
+					json_tokener_error_desc(jerr));
+}
+
+/*
+ * Run json-c over the whole document.  Returns NULL, with *error set, when
+ * it is not one complete JSON value, or is null.
+ */
+static struct json_object *
+tokenize(const char *buf, size_t len, char **error)
+{
+	struct json_tokener *tok = new_tokener();
+	struct json_object *root;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	if (tok == NULL)
+	{
+		*error = pstrdup("out of memory");
+		return NULL;
+	}
+	jerr = run_tokener(tok, buf, len, &end, &root);
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success)
+		*error = tokener_error(jerr, end, 0);
+	else if (end < len)
+	{
+		json_object_put(root);
+		root = NULL;
+		*error = psprintf(
+			"unexpected data after the JSON document at byte %zu", end);
+	}
 	else if (root == NULL)
 		*error = pstrdup("the document is null, neither an object nor an "
 						 "array");
 	return root;
 }
 
+/*
+ * Can the document be read element by element?  A top-level array that is
+ * the whole document (white space around it), not rewritten by the
+ * pre-pass (its offsets would be off).
+ */
+static bool
+lazy_possible(const QsPrescan *ps, const char *buf, size_t len, bool rewritten)
+{
+	size_t last;
+
+	if (!ps->want_seps || !ps->top_closed || rewritten || ps->nseps < 2)
+		return false;
+	for (size_t i = 0; i < ps->seps[0]; i++)
+		if (!json_ws(buf[i]))
+			return false;
+	last = ps->seps[ps->nseps - 1];
+	for (size_t i = last + 1; i < len; i++)
+		if (!json_ws(buf[i]))
+			return false;
+	return true;
+}
+
+/* The document as a lazy array (see QsJsonLazy). */
+static QsJsonDoc *
+make_lazy(QsPrescan *ps, const char *buf, QsJsonReport report, void *arg)
+{
+	QsJsonDoc *doc = palloc0(sizeof(QsJsonDoc));
+	QsJsonLazy *lz = palloc0(sizeof(QsJsonLazy));
+	bool empty = true;
+
+	lz->buf = buf;
+	lz->seps = ps->seps;
+	lz->n = ps->nseps - 1;
+	lz->cur = -1;
+	lz->report = report;
+	lz->report_arg = arg;
+	/* "[ ]" is one span of white space: no element */
+	for (size_t i = ps->seps[0] + 1; i < ps->seps[1] && empty; i++)
+		empty = json_ws(buf[i]);
+	if (lz->n == 1 && empty)
+		lz->n = 0;
+	doc->lazy = lz;
+	doc->cb.func = release_doc;
+	doc->cb.arg = doc;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &doc->cb);
+	/* json-c allocates after the callback is in place: nothing can leak */
+	doc->root = json_object_new_array();
+	lz->tok = new_tokener();
+	if (doc->root == NULL || lz->tok == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory"),
+				 errdetail("Could not allocate a JSON parser.")));
+	doc->next = lazy_docs;
+	lazy_docs = doc;
+	return doc;
+}
+
+/* Parse element i of a lazy array, freeing the one held before. */
+static struct json_object *
+lazy_element(QsJsonLazy *lz, int i)
+{
+	size_t start;
+	size_t len;
+	size_t end;
+	enum json_tokener_error jerr;
+	struct json_object *v;
+	char *error = NULL;
+
+	if (i == lz->cur)
+		return lz->elem;
+	if (lz->elem)
+		json_object_put(lz->elem);
+	lz->elem = NULL;
+	lz->cur = -1;
+	start = lz->seps[i] + 1;
+	len = lz->seps[i + 1] - start;
+	/* leading white space: json-c's offsets then stay the document's */
+	while (len > 0 && json_ws(lz->buf[start]))
+		start++, len--;
+	jerr = run_tokener(lz->tok, lz->buf + start, len, &end, &v);
+	if (jerr != json_tokener_success)
+		error = len == 0 ? psprintf("invalid JSON at byte %zu: an array "
+									"element is missing",
+									start)
+						 : tokener_error(jerr, end, start);
+	else if (end < len)
+	{
+		json_object_put(v);
+		error = psprintf("invalid JSON at byte %zu: unexpected character",
+						 start + end);
+	}
+	if (error != NULL)
+		lz->report(lz->report_arg, error); /* does not return */
+	lz->elem = v;
+	lz->cur = i;
+	return v;
+}
+
+/*
+ * Parse a document.  With a report function, a top-level array is read
+ * element by element as the caller asks for them (qsjson_array_get): an
+ * element that does not parse is reported through it then, and buf must
+ * outlive the document.
+ */
 QsJson *
-qsjson_parse(const char *buf, size_t len, char **error)
+qsjson_parse(const char *buf, size_t len, QsJsonReport report, void *arg,
+			 char **error)
 {
 	struct json_object *root;
-	size_t end;
 	char *wide;
 	size_t widelen = 0;
 	QsJsonDoc *doc;
+	QsPrescan ps = {0};
 
 	*error = NULL;
 	if (len == 0)
@@ -467,9 +706,14 @@ qsjson_parse(const char *buf, size_t len, char **error)
 		*error = pstrdup("the document is too large to parse");
 		return NULL;
 	}
-	wide = prescan(buf, len, &widelen, error);
+	ps.want_seps = (report != NULL);
+	wide = prescan(&ps, buf, len, &widelen, error);
 	if (*error != NULL)
 		return NULL;
+	if (lazy_possible(&ps, buf, len, wide != NULL))
+		return (QsJson *) make_lazy(&ps, buf, report, arg)->root;
+	if (ps.seps)
+		pfree(ps.seps);
 	if (wide)
 	{
 		buf = wide;
@@ -478,29 +722,15 @@ qsjson_parse(const char *buf, size_t len, char **error)
 
 	/* allocate before json-c allocates, so no error can leak its tree */
 	doc = MemoryContextAllocZero(CurrentMemoryContext, sizeof(QsJsonDoc));
-
-	root = tokenize(buf, len, &end, error);
+	root = tokenize(buf, len, error);
+	if (wide)
+		pfree(wide);
 	if (root == NULL)
 		return NULL;
-
-	/* only white space may follow the document */
-	while (end < len && (buf[end] == ' ' || buf[end] == '\t' ||
-						 buf[end] == '\r' || buf[end] == '\n'))
-		end++;
-	if (end < len)
-	{
-		json_object_put(root);
-		*error = psprintf(
-			"unexpected data after the JSON document at byte %zu", end);
-		return NULL;
-	}
-
 	doc->root = root;
 	doc->cb.func = release_doc;
 	doc->cb.arg = doc;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &doc->cb);
-	if (wide)
-		pfree(wide);
 	return (QsJson *) root;
 }
 
@@ -578,16 +808,28 @@ qsjson_kind_phrase(QsJsonKind kind)
 int
 qsjson_array_length(const QsJson *node)
 {
+	QsJsonLazy *lz;
+
 	if (qsjson_kind(node) != QSJ_ARRAY)
 		return 0;
+	if (lazy_docs != NULL && (lz = lazy_of(node)) != NULL)
+		return lz->n;
 	return (int) json_object_array_length(NODE(node));
 }
 
+/*
+ * Element i.  Of a lazy array (see qsjson_parse), valid until the next
+ * element of that array is asked for.
+ */
 QsJson *
 qsjson_array_get(const QsJson *node, int i)
 {
+	QsJsonLazy *lz;
+
 	if (qsjson_kind(node) != QSJ_ARRAY)
 		return NULL;
+	if (lazy_docs != NULL && (lz = lazy_of(node)) != NULL)
+		return i >= 0 && i < lz->n ? (QsJson *) lazy_element(lz, i) : NULL;
 	return (QsJson *) json_object_array_get_idx(NODE(node), i);
 }
 

@@ -25,8 +25,19 @@ typedef enum QsJsonKind
 	QSJ_OBJECT
 } QsJsonKind;
 
-/* Parse; on failure returns NULL and sets *error (palloc'd, printable). */
-extern QsJson *qsjson_parse(const char *buf, size_t len, char **error);
+/*
+ * Reports an element of a lazily read array that does not parse (message
+ * in error); must not return (it raises an ERROR).
+ */
+typedef void (*QsJsonReport)(void *arg, const char *error);
+
+/*
+ * Parse; on failure returns NULL and sets *error (palloc'd, printable).
+ * With report non-NULL, a top-level array is parsed one element at a time
+ * as qsjson_array_get() reaches it, and buf must outlive the document.
+ */
+extern QsJson *qsjson_parse(const char *buf, size_t len, QsJsonReport report,
+							void *arg, char **error);
 
 extern QsJsonKind qsjson_kind(const QsJson *node);
 extern const char *qsjson_kind_name(QsJsonKind kind);

@@ -22,9 +22,15 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/bytea.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgtime.h"
 #include "utils/timestamp.h"
 
 #include "errors.h"
+#include "qstash.h"
 #include "rows.h"
 
 typedef struct QsAttMap
@@ -53,6 +59,7 @@ struct QsMapper
 	QsAttMap *atts;
 	bool reveal_secrets;
 	const char *objname;
+	MemoryContext mcxt; /* where the mapper lives (and its signature) */
 	MemoryContext rowcxt;
 	Datum *values;
 	bool *nulls;
@@ -65,6 +72,12 @@ struct QsMapper
 	/* error context */
 	int cur_row;
 	const QsColumn *cur_col;
+	/* rows kept for the cache (qs_mapper_keep), and what they are for */
+	QsCachedRows *keep;
+	TupleTableSlot *slot;
+	char *sig;
+	size_t siglen;
+	bool sig_ready;
 };
 
 static int
@@ -176,8 +189,12 @@ qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc, bool reveal_secrets,
 	}
 	qsort(m->known_keys, m->nknown, sizeof(char *), cmp_keys);
 	m->param_nulls = palloc0(sizeof(bool) * Max(tupdesc->natts, 1));
+	m->mcxt = CurrentMemoryContext;
 	m->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "qstash row",
 									  ALLOCSET_SMALL_SIZES);
+	/* a copy: a relation's descriptor would be pinned by the slot */
+	m->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(tupdesc),
+									   &TTSOpsMinimalTuple);
 
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
@@ -735,9 +752,16 @@ value_datum(QsMapper *m, QsAttMap *a, QsJson *v, bool *isnull)
 			return text_array_datum(m, a, v);
 		case QSC_NUMERIC:
 		case QSC_POINT_VALUE:
+		{
+			int64 i;
+
 			if (k != QSJ_INT && k != QSJ_DOUBLE)
 				wrong_type(m, "a number", v);
+			/* exact, and no text round trip (the common case: counts) */
+			if (a->typid == NUMERICOID && a->typmod < 0 && qsjson_int64(v, &i))
+				return NumericGetDatum(int64_to_numeric(i));
 			return input(a, qsjson_text(v, &len));
+		}
 		case QSC_JSONB:
 			return input(a, qsjson_text(v, &len));
 		case QSC_EPOCH_MS:
@@ -812,6 +836,28 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt, bool *isnull)
 	return value_datum(m, a, v, isnull);
 }
 
+/* The row in m->values goes to the cache's rows and to store. */
+static void
+keep_row(QsMapper *m, Tuplestorestate *store)
+{
+	QsCachedRows *k = m->keep;
+	MemoryContext old = MemoryContextSwitchTo(k->cxt);
+
+	if (k->nrows == k->cap)
+	{
+		k->cap = k->cap ? k->cap * 2 : 64;
+		k->tuples =
+			k->tuples ? repalloc_huge(k->tuples, sizeof(MinimalTuple) * k->cap)
+					  : palloc(sizeof(MinimalTuple) * k->cap);
+	}
+	k->tuples[k->nrows] =
+		heap_form_minimal_tuple(m->tupdesc, m->values, m->nulls);
+	MemoryContextSwitchTo(old);
+	ExecStoreMinimalTuple(k->tuples[k->nrows++], m->slot, false);
+	tuplestore_puttupleslot(store, m->slot);
+	ExecClearTuple(m->slot);
+}
+
 static void
 put_row(QsMapper *m, QsJson *row, const QsPoint *pt, Tuplestorestate *store)
 {
@@ -832,7 +878,10 @@ put_row(QsMapper *m, QsJson *row, const QsPoint *pt, Tuplestorestate *store)
 	}
 	m->cur_col = NULL;
 	MemoryContextSwitchTo(old);
-	tuplestore_putvalues(store, m->tupdesc, m->values, m->nulls);
+	if (m->keep != NULL)
+		keep_row(m, store);
+	else
+		tuplestore_putvalues(store, m->tupdesc, m->values, m->nulls);
 	MemoryContextReset(m->rowcxt);
 }
 
@@ -1001,4 +1050,161 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsTarget *target, int64 max_rows,
 
 	error_context_stack = errcb.previous;
 	return stored;
+}
+
+/*
+ * Can rows of this type be kept?  Only types whose input reads nothing
+ * but its text and the settings in the signature: not a domain (its
+ * constraints may change), not regclass and friends (search_path), not
+ * money (lc_monetary), not an extension's type.
+ */
+static bool
+keepable_type(Oid typid)
+{
+	Oid elem = get_element_type(typid);
+
+	if (OidIsValid(elem))
+		typid = elem;
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case CHAROID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case BOOLOID:
+		case UUIDOID:
+		case JSONOID:
+		case JSONBOID:
+		case BYTEAOID:
+		case TIMESTAMPTZOID:
+		case TIMESTAMPOID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMETZOID:
+		case INTERVALOID:
+		case INETOID:
+		case CIDROID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * What the rows of a mapping depend on besides the response: the
+ * endpoint, each column's source and type, whether secrets are shown,
+ * and the settings that conversions read (TimeZone, DateStyle,
+ * IntervalStyle; bytea_output for a body declared text).  NULL (rows are
+ * then not kept) when a column's type is not keepable_type().
+ */
+const char *
+qs_mapper_signature(QsMapper *m, size_t *len)
+{
+	int32 settings[] = {DateStyle,	  DateOrder,		 IntervalStyle,
+						bytea_output, m->reveal_secrets, m->tupdesc->natts};
+	const void *ptrs[] = {m->ep, session_timezone};
+
+	if (!m->sig_ready)
+	{
+		StringInfoData sig;
+		MemoryContext old;
+
+		m->sig_ready = true;
+		for (int i = 0; i < m->tupdesc->natts; i++)
+		{
+			QsAttMap *a = &m->atts[i];
+
+			if (a->col != NULL && !keepable_type(a->typid))
+				return NULL;
+		}
+		/* the mapper's lifetime: it is rewritten for every response */
+		old = MemoryContextSwitchTo(m->mcxt);
+		initStringInfo(&sig);
+		MemoryContextSwitchTo(old);
+		appendBinaryStringInfo(&sig, (char *) settings, sizeof(settings));
+		appendBinaryStringInfo(&sig, (char *) ptrs, sizeof(ptrs));
+		for (int i = 0; i < m->tupdesc->natts; i++)
+		{
+			QsAttMap *a = &m->atts[i];
+
+			appendBinaryStringInfo(&sig, (char *) &a->col, sizeof(a->col));
+			appendBinaryStringInfo(&sig, (char *) &a->typid, sizeof(Oid));
+			appendBinaryStringInfo(&sig, (char *) &a->typmod, sizeof(int32));
+		}
+		m->sig = sig.data;
+		m->siglen = sig.len;
+	}
+	if (m->sig == NULL)
+		return NULL;
+	/* the settings as they are now (a cursor may outlive a SET) */
+	memcpy(m->sig, settings, sizeof(settings));
+	memcpy(m->sig + sizeof(settings), ptrs, sizeof(ptrs));
+	*len = m->siglen;
+	return m->sig;
+}
+
+/*
+ * Keep the rows that qs_mapper_put() stores from now on (at most limit,
+ * -1 for all), until qs_mapper_keep_end(): a set for the cache, in a
+ * context of its own under the current one.  NULL when the mapping has no
+ * signature, or qstash.cache_ttl is 0.
+ */
+QsCachedRows *
+qs_mapper_keep(QsMapper *m, int64 limit)
+{
+	size_t len;
+	const char *sig = qs_mapper_signature(m, &len);
+	MemoryContext cxt;
+	QsCachedRows *k;
+
+	m->keep = NULL;
+	/*
+	 * Within one statement (cache_ttl 0) rows are not kept: a scan keeps its
+	 * own, and the body serves a second mapping; forming every row twice
+	 * would cost more than it saves.
+	 */
+	if (sig == NULL || qs_guc_cache_ttl <= 0)
+		return NULL;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "qstash cached rows",
+								ALLOCSET_DEFAULT_SIZES);
+	k = MemoryContextAllocZero(cxt, sizeof(QsCachedRows));
+	k->cxt = cxt;
+	k->sig = MemoryContextAlloc(cxt, len);
+	memcpy(k->sig, sig, len);
+	k->siglen = len;
+	k->limit = limit;
+	m->keep = k;
+	return k;
+}
+
+void
+qs_mapper_keep_end(QsMapper *m)
+{
+	m->keep = NULL;
+}
+
+/* Store the first max_rows (-1: all) of rows kept by an identical mapping. */
+int64
+qs_mapper_put_kept(QsMapper *m, const QsCachedRows *rows, int64 max_rows,
+				   Tuplestorestate *store)
+{
+	int64 n = rows->nrows;
+
+	if (max_rows >= 0 && n > max_rows)
+		n = max_rows;
+	for (int64 i = 0; i < n; i++)
+	{
+		ExecStoreMinimalTuple(rows->tuples[i], m->slot, false);
+		tuplestore_puttupleslot(store, m->slot);
+	}
+	ExecClearTuple(m->slot);
+	return n;
 }

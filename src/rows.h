@@ -14,6 +14,7 @@
 #include "nodes/pg_list.h"
 #include "utils/tuplestore.h"
 
+#include "cache.h"
 #include "catalog.h"
 #include "json.h"
 #include "plan.h"
@@ -27,5 +28,11 @@ extern QsMapper *qs_mapper_create(const QsEndpoint *ep, TupleDesc tupdesc,
 extern void qs_mapper_only(QsMapper *m, List *attnums);
 extern int64 qs_mapper_put(QsMapper *m, QsJson *doc, const QsTarget *target,
 						   int64 max_rows, Tuplestorestate *store);
+
+extern const char *qs_mapper_signature(QsMapper *m, size_t *len);
+extern QsCachedRows *qs_mapper_keep(QsMapper *m, int64 limit);
+extern void qs_mapper_keep_end(QsMapper *m);
+extern int64 qs_mapper_put_kept(QsMapper *m, const QsCachedRows *rows,
+								int64 max_rows, Tuplestorestate *store);
 
 #endif /* QSTASH_ROWS_H */

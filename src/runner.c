@@ -93,6 +93,9 @@ list_instance_ids(QsRunner *r)
 	return ids;
 }
 
+static QsJson *page_rows(QsRunner *r, QsJson *doc);
+static char *page_cursor(const QsEndpoint *ep, QsJson *doc);
+
 static QsTarget *
 make_target(const char *id, const char *qstash_id, const char *period)
 {
@@ -137,23 +140,64 @@ plan_targets(QsRunner *r)
 	return targets;
 }
 
+/*
+ * Fetch one response and store its rows (at most max_rows, -1 for all):
+ * rows kept from an identical mapping of it when the cache has them, else
+ * the mapped body, kept for reuse with its rows.  For a page, *cursor is
+ * the next page's cursor.
+ */
+static int64
+map_response(QsRunner *r, const char *path, bool missing_ok, const QsTarget *t,
+			 int64 max_rows, Tuplestorestate *store, char **cursor)
+{
+	const QsEndpoint *ep = r->req->ep;
+	size_t siglen;
+	const char *sig = qs_mapper_signature(r->mapper, &siglen);
+	QsResponse resp;
+	QsCachedRows *kept;
+	int64 stored = 0;
+
+	/* an element that does not parse fails the call before the keep */
+	qs_fetch_response(r->conn, ep->api, path, missing_ok, true, sig, siglen,
+					  max_rows, r->stats, &resp);
+	if (resp.rows != NULL)
+	{
+		if (cursor)
+			*cursor = resp.rows->cursor;
+		return qs_mapper_put_kept(r->mapper, resp.rows, max_rows, store);
+	}
+	kept = qs_mapper_keep(r->mapper, max_rows);
+	if (resp.doc == NULL)
+		; /* a key or instance the API does not know: no rows */
+	else if (cursor == NULL)
+		stored = qs_mapper_put(r->mapper, resp.doc, t, max_rows, store);
+	else
+	{
+		QsJson *rows = page_rows(r, resp.doc);
+
+		if (rows != NULL)
+			stored = qs_mapper_put(r->mapper, rows, t, max_rows, store);
+		*cursor = page_cursor(ep, resp.doc);
+		if (kept != NULL && *cursor != NULL)
+			kept->cursor = MemoryContextStrdup(kept->cxt, *cursor);
+	}
+	qs_mapper_keep_end(r->mapper);
+	qs_fetch_keep(&resp, kept);
+	return stored;
+}
+
 /* Fetch one response of a target and store its rows. */
 static int64
 fetch_target(QsRunner *r, const QsTarget *t, Tuplestorestate *store)
 {
-	const QsEndpoint *ep = r->req->ep;
 	/* a key or instance given by the caller that the API does not know */
 	bool missing_ok = t->id != NULL || r->req->qstash_ids != NIL;
 	MemoryContext cxt = AllocSetContextCreate(
 		CurrentMemoryContext, "qstash response", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	QsJson *doc =
-		qs_fetch(r->conn, ep->api, qs_request_path(r->req, t, 0, NULL),
-				 missing_ok, r->stats);
-	int64 rows = 0;
+	int64 rows = map_response(r, qs_request_path(r->req, t, 0, NULL),
+							  missing_ok, t, -1, store, NULL);
 
-	if (doc != NULL)
-		rows = qs_mapper_put(r->mapper, doc, t, -1, store);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	return rows;
@@ -265,9 +309,8 @@ fetch_page(QsRunner *r, Tuplestorestate *store)
 	QsTarget none = {0};
 	MemoryContext cxt;
 	MemoryContext old;
-	QsJson *doc;
-	QsJson *rows;
-	int64 stored = 0;
+	int64 stored;
+	char *cursor = NULL;
 	char *next;
 
 	if (r->pages >= qs_guc_max_pages)
@@ -275,17 +318,14 @@ fetch_page(QsRunner *r, Tuplestorestate *store)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "qstash page",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	doc = qs_fetch(r->conn, req->ep->api,
-				   qs_request_path(req, &none,
-								   qs_request_page_size(req, r->rows),
-								   r->cursor),
-				   false, r->stats);
-	if ((rows = page_rows(r, doc)) != NULL)
-		stored =
-			qs_mapper_put(r->mapper, rows, &none,
-						  req->has_limit ? req->limit - r->rows : -1, store);
+	stored = map_response(
+		r,
+		qs_request_path(req, &none, qs_request_page_size(req, r->rows),
+						r->cursor),
+		false, &none, req->has_limit ? req->limit - r->rows : -1, store,
+		&cursor);
 	MemoryContextSwitchTo(old);
-	next = page_cursor(req->ep, doc);
+	next = cursor ? pstrdup(cursor) : NULL;
 	MemoryContextDelete(cxt);
 
 	r->pages++;

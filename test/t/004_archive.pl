@@ -210,6 +210,42 @@ for my $t (qw(qstash_log_archive qstash_dlq_history qstash_archive_state))
 my $archived = () = $stdout =~ /^(?:upstash|second)\t[^\t]*\tm\d{5}\t/mg;
 is($archived, 6000, 'with its 6000 archived events');
 
+# 8. review findings: the procedure's expressions cannot be taken from the
+# caller's search_path; a retry never overruns the budget; a DLQ message
+# listed twice counts once; a new server under an old name does not inherit
+psql_row(q{
+	CREATE ROLE arch LOGIN;
+	GRANT CREATE ON SCHEMA public TO arch;
+	SET ROLE arch;
+	CREATE FUNCTION public.evil_mul(i interval, n integer) RETURNS interval LANGUAGE plpgsql AS $$
+	BEGIN EXECUTE 'ALTER ROLE arch SUPERUSER'; RETURN i; END $$;
+	CREATE OPERATOR public.* (LEFTARG = interval, RIGHTARG = integer, FUNCTION = public.evil_mul);
+	CREATE OPERATOR public./ (LEFTARG = interval, RIGHTARG = integer, FUNCTION = public.evil_mul);
+	RESET ROLE;
+});
+QstashTest::ctl($mock, 'reset');
+set_rows('events', 'set', $all);
+psql_row(q{CALL qstash_archive_logs('upstash', max_requests => 3)});
+is(psql_row(q{SELECT rolsuper FROM pg_roles WHERE rolname = 'arch'}), 'f',
+	'an operator in the caller\'s search_path is not used by the procedure');
+QstashTest::ctl($mock, 'reset');
+QstashTest::ctl($mock, 'queue', '--path', '/v2/events', '--status', '503', '--times', '3');
+psql_row(q{SET client_min_messages = error; CALL qstash_archive_logs('upstash', max_requests => 1)});
+is(QstashTest::requests($mock), 1, 'a 503 is not retried past a budget of 1 request');
+is(psql_row(q{SELECT last_error LIKE '%503%' FROM qstash_archive_state WHERE server = 'upstash' AND kind = 'logs'}),
+	't', 'and the 503 is recorded');
+set_rows('dlq', 'set', [ @{ dlq(7) }, @{ dlq(7) }, @{ dlq(8) } ]);
+is(psql_row(q{SELECT * FROM qstash_archive_dlq('upstash')}), '2|0|3', 'a message listed twice counts once');
+psql_row(q{ALTER SERVER second RENAME TO second_old});
+psql_row(qq{CREATE SERVER second FOREIGN DATA WRAPPER qstash_fdw
+	  OPTIONS (api_url '$mock->{url}', qstash_url '$mock->{url}');
+	CREATE USER MAPPING FOR CURRENT_USER SERVER second
+	  OPTIONS (email '$mock->{email}', api_key '$mock->{key}', token '$mock->{token}')});
+IPC::Run::run([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
+	q{CALL qstash_archive_logs('second')} ], '>', \$stdout, '2>', \$stderr);
+like($stderr, qr/ERROR:  the archive of server "second" was made for another server of that name/,
+	'a new server under an old name does not inherit its archive');
+
 $node->stop;
 QstashTest::stop_mock($mock);
 done_testing();
