@@ -19,15 +19,7 @@ use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep time);
 
-my $node = PostgreSQL::Test::Cluster->new('archive');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron'
-cron.database_name = 'postgres'
-cron.use_background_workers = on
-max_worker_processes = 16
-});
-$node->start;
+my $node = QstashTest::cron_node('archive');
 
 my $mock = QstashTest::start_mock();
 QstashTest::setup_node($node, $mock);

@@ -7,6 +7,7 @@ use warnings;
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use IPC::Run;
+use PostgreSQL::Test::Cluster;
 use Time::HiRes qw(usleep);
 
 my $mockdir = dirname(__FILE__) . '/../mock';
@@ -66,6 +67,22 @@ sub requests
 	my ($mock) = @_;
 	my $out = ctl($mock, 'count');
 	return $out =~ /requests=(\d+)/ ? $1 : -1;
+}
+
+# A started node that runs pg_cron jobs (in background workers).
+sub cron_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16
+});
+	$node->start;
+	return $node;
 }
 
 # The extension, a server aimed at the mock and a user mapping.
