@@ -151,6 +151,16 @@ SELECT count(*) FROM qstash_stats('1h');
 SELECT count(*) FROM qstash_users();
 \! $QSTASH_MOCK_CTL count
 
+-- a huge integer (beyond bigint) reads as sent in text, json and extra
+-- columns, not with the pre-pass's internal "e0" mark
+SET qstash.cache_ttl = 0;
+CREATE FOREIGN TABLE u_txt (id uuid, reserved_price text, enterprise json, extra json)
+  SERVER upstash OPTIONS (endpoint 'users');
+\! $QSTASH_MOCK_CTL queue --path /v2/qstash/users --body '[{"id": "99a4c327-31f0-490f-a594-043ade84085a", "reserved_price": 123456789012345678901234567890, "enterprise": {"a": 99999999999999999999999, "b": 1.5e0, "c": 5e0}, "zz": -99999999999999999999}]'
+SELECT reserved_price, enterprise, extra FROM u_txt;
+\! $QSTASH_MOCK_CTL queue --path /v2/qstash/users --body '[{"id": "99a4c327-31f0-490f-a594-043ade84085a", "reserved_price": 123456789012345678901234567890}]'
+SELECT reserved_price::numeric = 123456789012345678901234567890 AS exact FROM qstash_users();
+
 SET client_min_messages = warning;
 DROP SCHEMA r, s1, s2 CASCADE;
 DROP DOMAIN small_queues, poked CASCADE;

@@ -680,6 +680,60 @@ lazy_element(QsJsonLazy *lz, int i)
 }
 
 /*
+ * The huge integers the pre-pass marked with "e0" get their text back as
+ * sent: a column declared text or json, or "extra", shows the number, not
+ * the mark.  Only run on a document that was rewritten.
+ */
+static void
+unmark_huge(struct json_object *o, int depth)
+{
+	if (depth > QS_JSON_MAX_DEPTH)
+		return;
+	switch (json_object_get_type(o))
+	{
+		case json_type_double:
+		{
+			const char *t = json_object_get_string(o);
+			size_t n = t ? strlen(t) : 0;
+			size_t i = (n > 2 && t[0] == '-') ? 1 : 0;
+
+			/* at least 19 digits (what scan_number marks), then "e0" */
+			if (n < 21 + i || strcmp(t + n - 2, "e0") != 0)
+				return;
+			for (; i < n - 2; i++)
+				if (t[i] < '0' || t[i] > '9')
+					return;
+			{
+				char *sent =
+					strndup(t, n - 2); /* json-c frees it with free() */
+
+				if (sent != NULL)
+					json_object_set_serializer(
+						o, json_object_userdata_to_json_string, sent,
+						json_object_free_userdata);
+				return;
+			}
+		}
+		case json_type_array:
+			for (size_t k = 0; k < json_object_array_length(o); k++)
+				unmark_huge(json_object_array_get_idx(o, k), depth + 1);
+			return;
+		case json_type_object:
+		{
+			json_object_object_foreach(o, key, val)
+			{
+				(void) key;
+				if (val != NULL)
+					unmark_huge(val, depth + 1);
+			}
+			return;
+		}
+		default:
+			return;
+	}
+}
+
+/*
  * Parse a document.  With a report function, a top-level array is read
  * element by element as the caller asks for them (qsjson_array_get): an
  * element that does not parse is reported through it then, and buf must
@@ -724,7 +778,11 @@ qsjson_parse(const char *buf, size_t len, QsJsonReport report, void *arg,
 	doc = MemoryContextAllocZero(CurrentMemoryContext, sizeof(QsJsonDoc));
 	root = tokenize(buf, len, error);
 	if (wide)
+	{
 		pfree(wide);
+		if (root != NULL)
+			unmark_huge(root, 0);
+	}
 	if (root == NULL)
 		return NULL;
 	doc->root = root;
