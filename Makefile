@@ -15,6 +15,7 @@ OBJS = \
 	src/pushdown.o \
 	src/fetch.o \
 	src/cache.o \
+	src/shared.o \
 	src/runner.o \
 	src/rows.o \
 	src/functions.o \

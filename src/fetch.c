@@ -28,6 +28,7 @@
 #include "http.h"
 #include "qstash.h"
 #include "ratelimit.h"
+#include "shared.h"
 #include "fetch.h"
 
 #define QS_BACKOFF_BASE_MS 100
@@ -186,13 +187,18 @@ send_request(const QsConn *conn, const char *path, const QsHttpRequest *req,
 	for (int attempt = 0;; attempt++)
 	{
 		long delay;
-		MemoryContext old = MemoryContextSwitchTo(body_cxt);
+		MemoryContext old;
 
+		qs_shared_before_request(conn, path);
+		old = MemoryContextSwitchTo(body_cxt);
 		qs_http_get(req, resp);
 		MemoryContextSwitchTo(old);
 		qs_requests_sent++;
 		if (resp->transport == QS_TRANSPORT_OK)
+		{
 			qs_ratelimit_observe(conn->serverid, resp);
+			qs_shared_observe(conn->serverid, conn->fingerprint, resp);
+		}
 		if (stats)
 		{
 			stats->requests++;
@@ -218,6 +224,31 @@ send_request(const QsConn *conn, const char *path, const QsHttpRequest *req,
 		MemoryContextReset(body_cxt);
 		qs_sleep(delay);
 	}
+}
+
+/*
+ * The response from another backend (shared memory, with the preload),
+ * copied into resp->body_cxt.  On a miss this backend fetches it for all
+ * (shared.c), and qs_fetch_keep() shares it.
+ */
+static bool
+shared_hit(const QsConn *conn, const char *path, QsResponse *resp)
+{
+	MemoryContext old = MemoryContextSwitchTo(resp->body_cxt);
+	char *body;
+	size_t len;
+	bool hit = qs_shared_cache_get(&resp->key, &resp->status, &body, &len);
+
+	MemoryContextSwitchTo(old);
+	if (!hit)
+		return false;
+	elog(DEBUG1,
+		 "qstash: GET %s on server \"%s\": reused from shared "
+		 "memory (HTTP %ld)",
+		 path, conn->servername, resp->status);
+	resp->body = body;
+	resp->len = len;
+	return true;
 }
 
 /*
@@ -259,12 +290,22 @@ qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
 
 	resp->body_cxt = AllocSetContextCreate(
 		CurrentMemoryContext, "qstash response body", ALLOCSET_SMALL_SIZES);
-	send_request(conn, path, &req, missing_ok, stats, resp->body_cxt, &http);
-	resp->status = http.status;
-	resp->body = http.body;
-	resp->len = http.body_len;
-	if (http.status != 404)
-		resp->doc = parse_body(conn, path, http.body, http.body_len, lazy);
+	if (shared_hit(conn, path, resp))
+	{
+		if (stats)
+			stats->cache_hits++;
+	}
+	else
+	{
+		send_request(conn, path, &req, missing_ok, stats, resp->body_cxt,
+					 &http);
+		resp->status = http.status;
+		resp->body = http.body;
+		resp->len = http.body_len;
+		resp->to_share = true;
+	}
+	if (resp->status != 404)
+		resp->doc = parse_body(conn, path, resp->body, resp->len, lazy);
 }
 
 /*
@@ -274,6 +315,9 @@ qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
 void
 qs_fetch_keep(QsResponse *resp, QsCachedRows *rows)
 {
+	if (resp->to_share)
+		qs_shared_cache_put(&resp->key, resp->status, resp->body,
+							resp->status == 404 ? 0 : resp->len);
 	qs_cache_put(&resp->key, resp->status, resp->body_cxt, resp->body,
 				 resp->status == 404 ? 0 : resp->len, rows);
 	resp->body_cxt = NULL;

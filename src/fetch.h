@@ -35,6 +35,7 @@ typedef struct QsResponse
 	/* for qs_fetch_keep() */
 	QsCacheKey key;
 	MemoryContext body_cxt; /* a fetched body; NULL when from the cache */
+	bool to_share;			/* fetched here: qs_fetch_keep() shares it */
 	const char *body;
 	size_t len;
 } QsResponse;

@@ -28,6 +28,7 @@
 #include "cache.h"
 #include "ratelimit.h"
 #include "runner.h"
+#include "shared.h"
 
 /* The server argument, or qstash.server when it is NULL. */
 static QsConn *
@@ -275,7 +276,9 @@ qstash_rate_limits(PG_FUNCTION_ARGS)
 	ListCell *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	foreach (lc, qs_ratelimit_observed())
+	/* cluster-wide with the preload, else this backend's */
+	foreach (lc,
+			 qs_shared_on() ? qs_shared_observed() : qs_ratelimit_observed())
 	{
 		QsObservedLimit *o = (QsObservedLimit *) lfirst(lc);
 		ForeignServer *server =
@@ -307,6 +310,7 @@ Datum
 qstash_cache_reset(PG_FUNCTION_ARGS)
 {
 	qs_cache_reset();
+	qs_shared_bump_generation(); /* and, with the preload, the shared ones */
 	PG_RETURN_VOID();
 }
 

@@ -35,6 +35,7 @@
 #include "catalog.h"
 #include "errors.h"
 #include "options.h"
+#include "shared.h"
 #include "qstash.h"
 
 typedef struct QsOption
@@ -367,6 +368,7 @@ static void
 conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	conn_generation++;
+	qs_shared_bump_generation(); /* the shared responses are out of date */
 }
 
 uint64

@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "qstash.h"
+#include "shared.h"
 
 PG_MODULE_MAGIC;
 
@@ -95,6 +96,8 @@ _PG_init(void)
 		"File of CA certificates used to verify the API's TLS certificate.",
 		"Empty means the system's default trust store.", &qs_guc_ca_file, "",
 		PGC_SUSET, 0, NULL, NULL, NULL);
+
+	qs_shared_init();
 
 	MarkGUCPrefixReserved("qstash");
 

@@ -179,6 +179,16 @@ qs_bench() {
         MOCK_CTL="python3 $QS_ROOT/test/mock/ctl.py --url $url" \
         STRESS_CTL="python3 $QS_ROOT/test/mock/ctl.py --url http://127.0.0.1:$(cat "$b/stress.port")" \
         python3 "$QS_ROOT/test/bench/bench.py" "$@"
+    # 8 concurrent sessions, with and without shared_preload_libraries
+    local secs=10
+    [ "${1:-}" != "--smoke" ] || secs=1
+    local pgxs_dir
+    pgxs_dir=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
+    mkdir -p "$b/tap"
+    [ "$(id -u)" -ne 0 ] || chown "$QS_USER" "$b/tap"
+    (cd "$QS_WORK/src" && qs_as_user env PATH="$QS_BINDIR:$PATH" TESTDIR="$b/tap" \
+        PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" BENCH_SHARED_SECONDS="$secs" \
+        perl -I "$pgxs_dir/src/test/perl" -I test/t test/bench/shared.pl)
 }
 
 qs_cleanup() {

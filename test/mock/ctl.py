@@ -70,6 +70,9 @@ def main():
         e = sub.add_parser(name)
         e.add_argument("how", choices=["set", "add"])
         e.add_argument("file", help="a JSON array of entries, or - for stdin")
+    b = sub.add_parser("burst")
+    b.add_argument("limit", type=int)
+    sub.add_parser("persecond")
     sub.add_parser("tls")
     sub.add_parser("log")
     sub.add_parser("count")
@@ -101,6 +104,15 @@ def main():
         r = call(a.url, "/_mock/generate", {"path": a.path, "kind": a.kind,
                                             "rows": a.rows, "bytes": a.bytes})
         print("generated %d bytes" % r["bytes"])
+    elif a.cmd == "burst":
+        call(a.url, "/_mock/burst", {"limit": a.limit})
+    elif a.cmd == "persecond":
+        # the most requests in one second (fixed windows), and the 429s
+        log = call(a.url, "/_mock/log")
+        per = {}
+        for e in log:
+            per[int(e["t"])] = per.get(int(e["t"]), 0) + 1
+        print("max_per_second=%d requests=%d" % (max(per.values() or [0]), len(log)))
     elif a.cmd in ("events", "dlq"):
         f = sys.stdin if a.file == "-" else open(a.file)
         r = call(a.url, "/_mock/" + a.cmd, {a.how: json.load(f)})

@@ -18,6 +18,9 @@ API's filters), and has a control interface under /_mock/ (never logged) to:
                                     pages through <rows> such entries
   POST /_mock/events   {set|add}    replace or extend the message log
   POST /_mock/dlq      {set|add}    replace or extend the DLQ
+  POST /_mock/burst    {limit}      a burst limit per second (fixed windows)
+                                    on the developer API: Burst-RateLimit-*
+                                    headers, and 429 beyond it
   GET  /_mock/log                   the requests seen since the last reset
   GET  /_mock/tls                   TLS handshakes attempted (all time)
 
@@ -61,6 +64,9 @@ class State:
             self.generated = {}
             self.logs = LOGS
             self.dlq = DLQ
+            self.burst = 0          # requests a second; 0: no burst limit
+            self.burst_second = 0
+            self.burst_count = 0
 
 
 # period -> (data points, seconds between points), as the API documents it
@@ -392,6 +398,10 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.generated[req["path"]] = data
             return self.send(200, json.dumps({"bytes": len(data)}))
+        if path == "/_mock/burst":
+            with st.lock:
+                st.burst = int(json.loads(self.read_body())["limit"])
+            return self.send(200, "{}")
         if path in ("/_mock/events", "/_mock/dlq"):
             # {"set": [...]} replaces, {"add": [...]} adds; kept newest first
             req = json.loads(self.read_body())
@@ -412,6 +422,21 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(404, '{"error":"unknown control path"}')
 
     # -- the API -----------------------------------------------------------
+    def burst_headers(self, st):
+        """With /_mock/burst set: this request's share of the per-second
+        budget (fixed windows of one second), as Burst-RateLimit-*
+        headers; Remaining -1 means over the limit (caller holds st.lock)."""
+        if not st.burst:
+            return {}
+        now = time.time()
+        second = int(now)
+        if second != st.burst_second:
+            st.burst_second, st.burst_count = second, 0
+        st.burst_count += 1
+        return {"Burst-RateLimit-Limit": str(st.burst),
+                "Burst-RateLimit-Remaining": str(max(st.burst - st.burst_count, -1)),
+                "Burst-RateLimit-Reset": str((second + 1) * 1000)}
+
     def scripted(self, path):
         st = self.server.state
         with st.lock:
@@ -496,8 +521,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.log.append({"method": "GET", "path": url.path,
                            "query": url.query, "conn": self.conn_id,
-                           "auth": auth,
+                           "auth": auth, "t": time.time(),
                            "agent": self.headers.get("User-Agent", "")})
+            burst = self.burst_headers(st)
         item = self.scripted(url.path)
         if item is not None:
             body = item.get("body", "")
@@ -523,8 +549,12 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/v2/qstash/"):
             if auth != "basic":
                 return self.send(401, '{"error":"Unauthorized"}')
+            if burst and burst["Burst-RateLimit-Remaining"] == "-1":
+                burst["Burst-RateLimit-Remaining"] = "0"
+                return self.send(429, '{"error":"Burst rate limit exceeded"}',
+                                 burst)
             status, body = self.route(url.path, url.query)
-            return self.send(status, body)
+            return self.send(status, body, burst)
         if auth != "bearer":
             return self.send(401, '{"error":"Unauthorized"}')
         status, body = self.route_rest(url.path, url.query)

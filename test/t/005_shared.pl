@@ -1,0 +1,187 @@
+# Many sessions, one budget: with shared_preload_libraries = 'qstash' the
+# backends share responses and rate-limit state; without it each works
+# alone, as before.  pgbench drives 8 concurrent sessions against the mock.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::Bin;
+
+use File::Temp qw(tempdir);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use QstashTest;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(usleep time);
+
+my $dir = tempdir(CLEANUP => 1);
+my $mock = QstashTest::start_mock();
+
+sub make_node
+{
+	my ($name, $preload) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', "max_connections = 40\n"
+		  . ($preload ? "shared_preload_libraries = 'qstash'\n" : ''));
+	$node->start;
+	QstashTest::setup_node($node, $mock);
+	return $node;
+}
+
+# pgbench: $clients sessions, each running $sql $tx times (or for -T secs)
+sub pgbench
+{
+	my ($node, $clients, $run, $sql, $options) = @_;
+	my $file = "$dir/script.sql";
+	open(my $fh, '>', $file) or die;
+	print $fh "$sql\n";
+	close($fh);
+	my ($out, $err) = ('', '');
+	local $ENV{PGOPTIONS} = $options;
+	my $ok = IPC::Run::run([ 'pgbench', '-n', '-c', $clients, '-j', $clients, @$run,
+			'-f', $file, '-h', $node->host, '-p', $node->port, 'postgres' ],
+		'>', \$out, '2>', \$err);
+	note("pgbench: $err") unless $ok;
+	my ($tps) = $out =~ /tps = ([0-9.]+)/;
+	my ($done) = $out =~ /number of transactions actually processed: (\d+)/;
+	return ($ok, $tps // 0, $done // 0);
+}
+
+# one session, one statement: (stdout, stderr)
+sub session
+{
+	my ($node, $sql, $options) = @_;
+	my ($out, $err) = ('', '');
+	local $ENV{PGOPTIONS} = $options // '';
+	IPC::Run::run([ 'psql', '-XAtq', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
+			'-c', $sql ], '>', \$out, '2>', \$err);
+	return ($out, $err);
+}
+
+my $daily = [ '--status', '429', '--header', 'RateLimit-Limit: 1000',
+	'--header', 'RateLimit-Remaining: 0', '--reset-header', 'RateLimit-Reset',
+	'--reset-in-ms', '3000' ];
+
+my %figures;
+for my $preload (1, 0)
+{
+	my $what = $preload ? 'preloaded' : 'not preloaded';
+	my $node = make_node($preload ? 'shared' : 'plain', $preload);
+
+	# 1. 8 sessions x 25 calls with cache_ttl = 60
+	QstashTest::ctl($mock, 'reset');
+	my ($ok, $tps, $done) = pgbench($node, 8, [ '-t', '25' ],
+		'SELECT count(*) FROM qstash_users();', '-c qstash.cache_ttl=60');
+	ok($ok && $done == 200, "$what: 8 sessions made 200 calls");
+	my $requests = QstashTest::requests($mock);
+	is($requests, $preload ? 1 : 8,
+		"$what: they made " . ($preload ? '1 request in total' : '1 request each'));
+	$figures{$what}{cached} = [ $tps, $requests ];
+
+	# 2. a daily 429: the other sessions fail at once, sending nothing
+	QstashTest::ctl($mock, 'reset');
+	QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', @$daily);
+	my (undef, $err) = session($node, 'SELECT count(*) FROM qstash_users()');
+	like($err, qr/daily rate limit of the Upstash API exceeded/, "$what: the first session gets the 429");
+	my $failed = 0;
+	for (1 .. 7)
+	{
+		my ($out, $e) = session($node, 'SELECT count(*) FROM qstash_users()');
+		$failed++ if $e =~ /ERROR:  daily rate limit of the Upstash API exceeded on server "upstash"\nDETAIL:  Limit 1000, remaining 0, reset at /;
+	}
+	if ($preload)
+	{
+		is($failed, 7, 'preloaded: the 7 other sessions fail with the same QS002 error');
+		is(QstashTest::requests($mock), 1, 'preloaded: and send no request');
+		my (undef, $e) = session($node, 'SELECT count(*) FROM qstash_users()',
+			'-c qstash.shared_fail_fast=off');
+		is(QstashTest::requests($mock), 2, 'preloaded: qstash.shared_fail_fast = off sends');
+		usleep(3_300_000);
+		my ($out) = session($node, 'SELECT count(*) FROM qstash_users()');
+		is($out, "2\n", 'preloaded: after the reset, a session fetches again');
+		is(QstashTest::requests($mock), 3, 'preloaded: with one more request');
+	}
+	else
+	{
+		is($failed, 0, 'not preloaded: the other sessions do not know of the 429');
+		is(QstashTest::requests($mock), 8, 'not preloaded: each sends its request');
+	}
+
+	# 3. a burst limit of 5 a second, 8 sessions hammering for 3 seconds
+	QstashTest::ctl($mock, 'reset');
+	QstashTest::ctl($mock, 'burst', '5');
+	session($node, 'SELECT count(*) FROM qstash_users()');    # learns the limit
+	($ok, $tps, $done) = pgbench($node, 8, [ '-T', '3' ],
+		'SELECT count(*) FROM qstash_users();', '-c qstash.retry_max_wait_ms=5000');
+	my ($max, $total) = QstashTest::ctl($mock, 'persecond') =~ /max_per_second=(\d+) requests=(\d+)/;
+	note("$what: burst 5/s, 8 sessions for 3 s: $done calls, $total requests, at most $max in a second");
+	if ($preload)
+	{
+		ok($ok, 'preloaded: every call succeeded');
+		ok($max <= 5, "preloaded: at most 5 requests in any second ($max)");
+		ok($total >= 10, "preloaded: and still $total requests in 3 s");
+	}
+	else
+	{
+		ok($max > 5, "not preloaded: the sessions overrun the burst limit ($max in a second)");
+	}
+	$figures{$what}{burst} = [ $tps, $total ];
+	QstashTest::ctl($mock, 'burst', '0');
+
+	# 4. two roles, two mappings (one with a wrong key): nothing shared
+	QstashTest::ctl($mock, 'reset');
+	$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
+	$node->safe_psql('postgres', qq{
+		CREATE ROLE other LOGIN; CREATE ROLE twin LOGIN;
+		GRANT USAGE ON FOREIGN SERVER upstash TO other, twin;
+		GRANT EXECUTE ON FUNCTION qstash_users(name) TO other, twin;
+		CREATE USER MAPPING FOR other SERVER upstash OPTIONS (email '$mock->{email}', api_key 'wrong');
+		CREATE USER MAPPING FOR twin SERVER upstash OPTIONS (email '$mock->{email}', api_key '$mock->{key}');
+	});
+	my ($out) = session($node, 'SELECT count(*) FROM qstash_users()', '-c qstash.cache_ttl=60');
+	is($out, "2\n", "$what: one role's call");
+	my ($o2, $e2) = session($node, 'SET ROLE other; SELECT count(*) FROM qstash_users()',
+		'-c qstash.cache_ttl=60');
+	like($e2, qr/401|rejected|credentials/i, "$what: another mapping with a wrong key gets its own 401");
+	my ($o3) = session($node, 'SET ROLE twin; SELECT count(*) FROM qstash_users()', '-c qstash.cache_ttl=60');
+	is($o3, "2\n", "$what: a third role with the same key");
+	is(QstashTest::requests($mock), 3, "$what: each role made its own request");
+
+	if ($preload)
+	{
+		# 5. the view shows what any backend saw, for servers the role may use
+		QstashTest::ctl($mock, 'burst', '7');
+		session($node, 'SELECT count(*) FROM qstash_users()');
+		my ($v) = session($node, q{SELECT kind || '=' || "limit" FROM qstash_rate_limits WHERE kind = 'burst'});
+		is($v, "burst=7\n", 'preloaded: a new session sees the burst limit another saw');
+		QstashTest::ctl($mock, 'burst', '0');
+		$node->safe_psql('postgres', 'CREATE ROLE nobody LOGIN; GRANT SELECT ON qstash_rate_limits TO nobody;'
+			  . 'GRANT EXECUTE ON FUNCTION qstash_rate_limits() TO nobody');
+		my ($vn) = session($node, q{SET ROLE nobody; SELECT count(*) FROM qstash_rate_limits});
+		is($vn, "0\n", 'preloaded: a role without USAGE sees no row');
+
+		# 6. a backend killed while it fetches for the others leaves nothing held
+		QstashTest::ctl($mock, 'reset');
+		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', '--delay-ms', '4000');
+		my ($bo, $be) = ('', '');
+		local $ENV{PGOPTIONS} = '-c qstash.cache_ttl=60 -c application_name=victim';
+		my $h = IPC::Run::start([ 'psql', '-XAtq', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
+				'-c', "SELECT count(*) FROM qstash_users(); SELECT 'x'" ], '>', \$bo, '2>', \$be);
+		usleep(800_000);
+		$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'victim'});
+		$h->finish;
+		my $t0 = time();
+		my ($after) = session($node, 'SELECT count(*) FROM qstash_users()', '-c qstash.cache_ttl=60');
+		my $took = time() - $t0;
+		is($after, "2\n", 'preloaded: after the fetching backend was killed, another fetches');
+		ok($took < 3, sprintf('preloaded: without waiting for it (%.2f s)', $took));
+	}
+	$node->stop;
+}
+
+note(sprintf("8 sessions, cache_ttl = 60: preloaded %.0f tps, %d request(s); not preloaded %.0f tps, %d requests",
+	@{ $figures{preloaded}{cached} }, @{ $figures{'not preloaded'}{cached} }));
+QstashTest::stop_mock($mock);
+done_testing();
