@@ -180,16 +180,16 @@ build_request(const QsConn *conn, QsApi api, const char *path,
  * when missing_ok.  The body is allocated in *body_cxt.
  */
 static void
-send_request(const QsConn *conn, const char *path, const QsHttpRequest *req,
-			 bool missing_ok, QsFetchStats *stats, MemoryContext body_cxt,
-			 QsHttpResponse *resp)
+send_request(const QsConn *conn, QsApi api, const char *path,
+			 const QsHttpRequest *req, bool missing_ok, QsFetchStats *stats,
+			 MemoryContext body_cxt, QsHttpResponse *resp)
 {
 	for (int attempt = 0;; attempt++)
 	{
 		long delay;
 		MemoryContext old;
 
-		qs_shared_before_request(conn, path);
+		qs_shared_before_request(conn, api, path);
 		old = MemoryContextSwitchTo(body_cxt);
 		qs_http_get(req, resp);
 		MemoryContextSwitchTo(old);
@@ -197,7 +197,7 @@ send_request(const QsConn *conn, const char *path, const QsHttpRequest *req,
 		if (resp->transport == QS_TRANSPORT_OK)
 		{
 			qs_ratelimit_observe(conn->serverid, resp);
-			qs_shared_observe(conn->serverid, conn->fingerprint, resp);
+			qs_shared_observe(conn, api, resp);
 		}
 		if (stats)
 		{
@@ -297,7 +297,7 @@ qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
 	}
 	else
 	{
-		send_request(conn, path, &req, missing_ok, stats, resp->body_cxt,
+		send_request(conn, api, path, &req, missing_ok, stats, resp->body_cxt,
 					 &http);
 		resp->status = http.status;
 		resp->body = http.body;

@@ -4,7 +4,7 @@
  *		With shared_preload_libraries = 'qstash': what all backends share
  *		about the API, in PostgreSQL's shared memory.
  *
- * - Rate-limit state per (server, credentials fingerprint, kind): the
+ * - Rate-limit state per (server, credentials fingerprint, API, kind): the
  *   latest figures any backend saw.  A daily or chat limit known to be
  *   exhausted until a reset in the future fails a request at once with the
  *   error the API would give (qstash.shared_fail_fast); the burst limit
@@ -58,6 +58,7 @@ typedef struct QsSharedLimit
 	bool used;
 	Oid serverid;
 	uint64 fingerprint;
+	int api; /* QsApi: the two APIs have limits of their own */
 	char kind[16];
 	char limit[QS_RAW_LEN];
 	char remaining[QS_RAW_LEN];
@@ -196,7 +197,7 @@ qs_shared_bump_generation(void)
 /* -- rate limits --------------------------------------------------------- */
 
 static QsSharedLimit *
-find_limit(Oid serverid, uint64 fp, const char *kind, bool create)
+find_limit(Oid serverid, uint64 fp, QsApi api, const char *kind, bool create)
 {
 	QsSharedLimit *free_slot = NULL;
 	QsSharedLimit *oldest = NULL;
@@ -212,7 +213,7 @@ find_limit(Oid serverid, uint64 fp, const char *kind, bool create)
 			continue;
 		}
 		if (l->serverid == serverid && l->fingerprint == fp &&
-			strcmp(l->kind, kind) == 0)
+			l->api == (int) api && strcmp(l->kind, kind) == 0)
 			return l;
 		if (oldest == NULL || l->observed_at < oldest->observed_at)
 			oldest = l;
@@ -225,6 +226,7 @@ find_limit(Oid serverid, uint64 fp, const char *kind, bool create)
 	free_slot->used = true;
 	free_slot->serverid = serverid;
 	free_slot->fingerprint = fp;
+	free_slot->api = (int) api;
 	strlcpy(free_slot->kind, kind, sizeof(free_slot->kind));
 	return free_slot;
 }
@@ -239,7 +241,7 @@ store_raw(char *dst, const char *src)
 }
 
 static void
-observe_kind(Oid serverid, uint64 fp, const char *kind,
+observe_kind(Oid serverid, uint64 fp, QsApi api, const char *kind,
 			 const QsHttpResponse *resp, const char *lim, const char *rem,
 			 const char *rst)
 {
@@ -251,7 +253,7 @@ observe_kind(Oid serverid, uint64 fp, const char *kind,
 	if (l == NULL && r == NULL && t == NULL)
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	s = find_limit(serverid, fp, kind, true);
+	s = find_limit(serverid, fp, api, kind, true);
 	store_raw(s->limit, l);
 	store_raw(s->remaining, r);
 	store_raw(s->reset, t);
@@ -260,19 +262,23 @@ observe_kind(Oid serverid, uint64 fp, const char *kind,
 }
 
 void
-qs_shared_observe(Oid serverid, uint64 fingerprint, const QsHttpResponse *resp)
+qs_shared_observe(const QsConn *conn, QsApi api, const QsHttpResponse *resp)
 {
+	Oid serverid = conn->serverid;
+	uint64 fingerprint = conn->fingerprint;
+
 	if (shared == NULL)
 		return;
-	observe_kind(serverid, fingerprint, "burst", resp, "Burst-RateLimit-Limit",
-				 "Burst-RateLimit-Remaining", "Burst-RateLimit-Reset");
-	observe_kind(serverid, fingerprint, "daily", resp, "RateLimit-Limit",
+	observe_kind(serverid, fingerprint, api, "burst", resp,
+				 "Burst-RateLimit-Limit", "Burst-RateLimit-Remaining",
+				 "Burst-RateLimit-Reset");
+	observe_kind(serverid, fingerprint, api, "daily", resp, "RateLimit-Limit",
 				 "RateLimit-Remaining", "RateLimit-Reset");
-	observe_kind(serverid, fingerprint, "chat_requests", resp,
+	observe_kind(serverid, fingerprint, api, "chat_requests", resp,
 				 "x-ratelimit-limit-requests",
 				 "x-ratelimit-remaining-requests",
 				 "x-ratelimit-reset-requests");
-	observe_kind(serverid, fingerprint, "chat_tokens", resp,
+	observe_kind(serverid, fingerprint, api, "chat_tokens", resp,
 				 "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
 				 "x-ratelimit-reset-tokens");
 }
@@ -325,7 +331,7 @@ qs_shared_observed(void)
  * response for qs_report_failure().  false when there is none.
  */
 static bool
-known_exhausted(const QsConn *conn, QsHttpResponse *fake)
+known_exhausted(const QsConn *conn, QsApi api, QsHttpResponse *fake)
 {
 	static const char *const kinds[][4] = {
 		{"daily", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
@@ -342,7 +348,8 @@ known_exhausted(const QsConn *conn, QsHttpResponse *fake)
 		QsSharedLimit *l;
 
 		LWLockAcquire(shared->lock, LW_SHARED);
-		l = find_limit(conn->serverid, conn->fingerprint, kinds[k][0], false);
+		l = find_limit(conn->serverid, conn->fingerprint, api, kinds[k][0],
+					   false);
 		if (l != NULL && strcmp(l->remaining, "0") == 0)
 		{
 			exhausted = true;
@@ -373,14 +380,14 @@ known_exhausted(const QsConn *conn, QsHttpResponse *fake)
  * the request goes, and the API decides).
  */
 void
-qs_shared_before_request(const QsConn *conn, const char *path)
+qs_shared_before_request(const QsConn *conn, QsApi api, const char *path)
 {
 	QsHttpResponse fake;
 	TimestampTz deadline;
 
 	if (shared == NULL)
 		return;
-	if (qs_guc_shared_fail_fast && known_exhausted(conn, &fake))
+	if (qs_guc_shared_fail_fast && known_exhausted(conn, api, &fake))
 	{
 		elog(DEBUG1,
 			 "qstash: GET %s on server \"%s\": not sent, the rate "
@@ -398,7 +405,7 @@ qs_shared_before_request(const QsConn *conn, const char *path)
 
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 		/* every request is recorded, the ones before the limit is known too */
-		l = find_limit(conn->serverid, conn->fingerprint, "burst", true);
+		l = find_limit(conn->serverid, conn->fingerprint, api, "burst", true);
 		if (l->limit[0] != '\0')
 		{
 			/*

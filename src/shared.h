@@ -13,6 +13,7 @@
 #include "nodes/pg_list.h"
 
 #include "cache.h"
+#include "catalog.h"
 #include "http.h"
 #include "options.h"
 
@@ -22,10 +23,11 @@ extern void qs_shared_init(void);
 extern bool qs_shared_on(void);
 extern void qs_shared_bump_generation(void);
 
-extern void qs_shared_observe(Oid serverid, uint64 fingerprint,
+extern void qs_shared_observe(const QsConn *conn, QsApi api,
 							  const QsHttpResponse *resp);
 extern List *qs_shared_observed(void);
-extern void qs_shared_before_request(const QsConn *conn, const char *path);
+extern void qs_shared_before_request(const QsConn *conn, QsApi api,
+									 const char *path);
 
 extern bool qs_shared_cache_get(const QsCacheKey *key, long *status,
 								char **body, size_t *len);

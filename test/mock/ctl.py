@@ -72,7 +72,8 @@ def main():
         e.add_argument("file", help="a JSON array of entries, or - for stdin")
     b = sub.add_parser("burst")
     b.add_argument("limit", type=int)
-    sub.add_parser("persecond")
+    ps = sub.add_parser("persecond")
+    ps.add_argument("--path", default="", help="only requests under this path")
     sub.add_parser("tls")
     sub.add_parser("log")
     sub.add_parser("count")
@@ -108,7 +109,8 @@ def main():
         call(a.url, "/_mock/burst", {"limit": a.limit})
     elif a.cmd == "persecond":
         # the most requests in one second (fixed windows), and the 429s
-        log = call(a.url, "/_mock/log")
+        log = [e for e in call(a.url, "/_mock/log")
+               if e["path"].startswith(a.path)]
         per = {}
         for e in log:
             per[int(e["t"])] = per.get(int(e["t"]), 0) + 1

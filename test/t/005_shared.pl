@@ -27,6 +27,10 @@ sub make_node
 		  . ($preload ? "shared_preload_libraries = 'qstash'\n" : ''));
 	$node->start;
 	QstashTest::setup_node($node, $mock);
+	$node->safe_psql('postgres', qq{
+		ALTER SERVER upstash OPTIONS (ADD qstash_url '$mock->{url}');
+		ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token '$mock->{token}');
+	});
 	return $node;
 }
 
@@ -95,13 +99,16 @@ for my $preload (1, 0)
 	{
 		is($failed, 7, 'preloaded: the 7 other sessions fail with the same QS002 error');
 		is(QstashTest::requests($mock), 1, 'preloaded: and send no request');
+		my ($q) = session($node, 'SELECT count(*) > 0 FROM qstash_queues()');
+		is($q, "t\n", 'preloaded: the other API (QStash, its own limits) is not refused');
+		is(QstashTest::requests($mock), 2, 'preloaded: and is sent');
 		my (undef, $e) = session($node, 'SELECT count(*) FROM qstash_users()',
 			'-c qstash.shared_fail_fast=off');
-		is(QstashTest::requests($mock), 2, 'preloaded: qstash.shared_fail_fast = off sends');
+		is(QstashTest::requests($mock), 3, 'preloaded: qstash.shared_fail_fast = off sends');
 		usleep(3_300_000);
 		my ($out) = session($node, 'SELECT count(*) FROM qstash_users()');
 		is($out, "2\n", 'preloaded: after the reset, a session fetches again');
-		is(QstashTest::requests($mock), 3, 'preloaded: with one more request');
+		is(QstashTest::requests($mock), 4, 'preloaded: with one more request');
 	}
 	else
 	{
@@ -109,18 +116,23 @@ for my $preload (1, 0)
 		is(QstashTest::requests($mock), 8, 'not preloaded: each sends its request');
 	}
 
-	# 3. a burst limit of 5 a second, 8 sessions hammering for 3 seconds
+	# 3. a burst limit of 5 a second on the developer API, 8 sessions
+	# hammering for 3 seconds, half of the calls to the other API
 	QstashTest::ctl($mock, 'reset');
 	QstashTest::ctl($mock, 'burst', '5');
 	session($node, 'SELECT count(*) FROM qstash_users()');    # learns the limit
+	session($node, 'SELECT count(*) FROM qstash_queues()');    # the other API's (100)
 	($ok, $tps, $done) = pgbench($node, 8, [ '-T', '3' ],
-		'SELECT count(*) FROM qstash_users();', '-c qstash.retry_max_wait_ms=5000');
-	my ($max, $total) = QstashTest::ctl($mock, 'persecond') =~ /max_per_second=(\d+) requests=(\d+)/;
+		"\\set api random(0, 1)\n\\if :api\nSELECT count(*) FROM qstash_users();\n"
+		  . "\\else\nSELECT count(*) FROM qstash_queues();\n\\endif",
+		'-c qstash.retry_max_wait_ms=5000');
+	my ($max, $total) = QstashTest::ctl($mock, 'persecond', '--path', '/v2/qstash/')
+	  =~ /max_per_second=(\d+) requests=(\d+)/;
 	note("$what: burst 5/s, 8 sessions for 3 s: $done calls, $total requests, at most $max in a second");
 	if ($preload)
 	{
 		ok($ok, 'preloaded: every call succeeded');
-		ok($max <= 5, "preloaded: at most 5 requests in any second ($max)");
+		ok($max <= 5, "preloaded: at most 5 requests in any second ($max), with the other API's calls mixed in");
 		ok($total >= 10, "preloaded: and still $total requests in 3 s");
 	}
 	else
