@@ -489,6 +489,21 @@ entry_fresh(const QsSharedEntry *e, TimestampTz now)
 		   now - e->fetched_at < (int64) qs_guc_cache_ttl * USECS_PER_SEC;
 }
 
+/* e holds key now: a claim (in flight) of this backend, or its response */
+static void
+set_key(QsSharedEntry *e, const QsCacheKey *key, uint32 h, bool inflight)
+{
+	memset(e, 0, sizeof(*e));
+	e->used = true;
+	e->inflight = inflight;
+	e->pid = MyProcPid;
+	e->hash = h;
+	e->serverid = key->serverid;
+	e->umid = key->umid;
+	e->userid = key->userid;
+	e->fingerprint = key->fingerprint;
+}
+
 static void
 forget_owned(int idx)
 {
@@ -604,16 +619,7 @@ qs_shared_cache_get(const QsCacheKey *key, long *status, char **body,
 				e = new_slot();
 			if (e != NULL)
 			{
-				memset(e, 0, sizeof(*e));
-				e->used = true;
-				e->inflight = true;
-				e->pid = MyProcPid;
-				e->hash = h;
-				e->serverid = key->serverid;
-				e->umid = key->umid;
-				e->userid = key->userid;
-				e->fingerprint = key->fingerprint;
-				e->url_len = 0;
+				set_key(e, key, h, true);
 				owned[nowned++] = (int) (e - shared->entries);
 			}
 		}
@@ -680,14 +686,7 @@ qs_shared_cache_put(const QsCacheKey *key, long status, const char *body,
 		drop_overlapping(off, need);
 		memcpy(shared->arena + off, key->url, ulen);
 		memcpy(shared->arena + off + ulen, body, len);
-		e->used = true;
-		e->inflight = false;
-		e->pid = MyProcPid;
-		e->hash = h;
-		e->serverid = key->serverid;
-		e->umid = key->umid;
-		e->userid = key->userid;
-		e->fingerprint = key->fingerprint;
+		set_key(e, key, h, false);
 		e->generation = pg_atomic_read_u64(&shared->generation);
 		e->fetched_at = GetCurrentTimestamp();
 		e->status = status;
