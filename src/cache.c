@@ -286,6 +286,12 @@ matches(const QsCacheEntry *e, const QsCacheKey *key)
 		   strcmp(e->key.url, key->url) == 0;
 }
 
+static bool
+same_sig(const QsCachedRows *rows, const char *sig, size_t siglen)
+{
+	return rows->siglen == siglen && memcmp(rows->sig, sig, siglen) == 0;
+}
+
 /* Can rows mapped with rows->limit serve a mapping of max_rows rows? */
 static bool
 rows_serve(const QsCachedRows *rows, int64 max_rows)
@@ -326,8 +332,7 @@ qs_cache_get(const QsCacheKey *key, const char *sig, size_t siglen,
 	hit->rows = NULL;
 	for (QsCachedRows *r = e->rows; r != NULL && sig != NULL; r = r->next)
 	{
-		if (r->siglen == siglen && memcmp(r->sig, sig, siglen) == 0 &&
-			rows_serve(r, max_rows))
+		if (same_sig(r, sig, siglen) && rows_serve(r, max_rows))
 		{
 			hit->rows = r;
 			break;
@@ -367,8 +372,7 @@ add_rows(QsCacheEntry *e, QsCachedRows *rows)
 
 	while (*p != NULL)
 	{
-		if ((*p)->siglen == rows->siglen &&
-			memcmp((*p)->sig, rows->sig, rows->siglen) == 0)
+		if (same_sig(*p, rows->sig, rows->siglen))
 		{
 			QsCachedRows *old = *p;
 

@@ -169,6 +169,16 @@ qs_ratelimit_detail(const QsRateLimit *rl)
 	return buf.data;
 }
 
+const QsRateLimitFamily qs_ratelimit_families[QS_RL_FAMILIES] = {
+	{"burst", "Burst-RateLimit-Limit", "Burst-RateLimit-Remaining",
+	 "Burst-RateLimit-Reset", false},
+	{"daily", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+	 true},
+	{"chat_requests", "x-ratelimit-limit-requests",
+	 "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests", true},
+	{"chat_tokens", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+	 "x-ratelimit-reset-tokens", false}};
+
 static MemoryContext observed_cxt = NULL;
 static List *observed = NIL;
 
@@ -224,20 +234,14 @@ remember(Oid serverid, const char *kind, char *limit, char *remaining,
 void
 qs_ratelimit_observe(Oid serverid, const QsHttpResponse *resp)
 {
-	remember(serverid, "burst", qs_http_header(resp, "Burst-RateLimit-Limit"),
-			 qs_http_header(resp, "Burst-RateLimit-Remaining"),
-			 qs_http_header(resp, "Burst-RateLimit-Reset"));
-	remember(serverid, "daily", qs_http_header(resp, "RateLimit-Limit"),
-			 qs_http_header(resp, "RateLimit-Remaining"),
-			 qs_http_header(resp, "RateLimit-Reset"));
-	remember(serverid, "chat_requests",
-			 qs_http_header(resp, "x-ratelimit-limit-requests"),
-			 qs_http_header(resp, "x-ratelimit-remaining-requests"),
-			 qs_http_header(resp, "x-ratelimit-reset-requests"));
-	remember(serverid, "chat_tokens",
-			 qs_http_header(resp, "x-ratelimit-limit-tokens"),
-			 qs_http_header(resp, "x-ratelimit-remaining-tokens"),
-			 qs_http_header(resp, "x-ratelimit-reset-tokens"));
+	for (int i = 0; i < QS_RL_FAMILIES; i++)
+	{
+		const QsRateLimitFamily *f = &qs_ratelimit_families[i];
+
+		remember(serverid, f->kind, qs_http_header(resp, f->limit),
+				 qs_http_header(resp, f->remaining),
+				 qs_http_header(resp, f->reset));
+	}
 }
 
 List *

@@ -36,6 +36,19 @@ extern const char *qs_ratelimit_kind_name(QsRateLimitKind kind);
 extern char *qs_ratelimit_detail(const QsRateLimit *rl);
 extern char *qs_format_utc(TimestampTz t);
 
+/* The header families a response may carry, one per kind of the view. */
+typedef struct QsRateLimitFamily
+{
+	const char *kind; /* burst, daily, chat_requests, chat_tokens */
+	const char *limit;
+	const char *remaining;
+	const char *reset;
+	bool until_reset; /* exhausted, it refuses every request until reset */
+} QsRateLimitFamily;
+
+#define QS_RL_FAMILIES 4
+extern const QsRateLimitFamily qs_ratelimit_families[QS_RL_FAMILIES];
+
 /* The last rate-limit figures seen per (server, kind), for the view. */
 extern void qs_ratelimit_observe(Oid serverid, const QsHttpResponse *resp);
 

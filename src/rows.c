@@ -836,6 +836,15 @@ convert(QsMapper *m, QsAttMap *a, QsJson *row, const QsPoint *pt, bool *isnull)
 	return value_datum(m, a, v, isnull);
 }
 
+/* A copy of tuple into store (through the mapper's slot). */
+static void
+store_tuple(QsMapper *m, MinimalTuple tuple, Tuplestorestate *store)
+{
+	ExecStoreMinimalTuple(tuple, m->slot, false);
+	tuplestore_puttupleslot(store, m->slot);
+	ExecClearTuple(m->slot);
+}
+
 /* The row in m->values goes to the cache's rows and to store. */
 static void
 keep_row(QsMapper *m, Tuplestorestate *store)
@@ -853,9 +862,7 @@ keep_row(QsMapper *m, Tuplestorestate *store)
 	k->tuples[k->nrows] =
 		heap_form_minimal_tuple(m->tupdesc, m->values, m->nulls);
 	MemoryContextSwitchTo(old);
-	ExecStoreMinimalTuple(k->tuples[k->nrows++], m->slot, false);
-	tuplestore_puttupleslot(store, m->slot);
-	ExecClearTuple(m->slot);
+	store_tuple(m, k->tuples[k->nrows++], store);
 }
 
 static void
@@ -1201,10 +1208,6 @@ qs_mapper_put_kept(QsMapper *m, const QsCachedRows *rows, int64 max_rows,
 	if (max_rows >= 0 && n > max_rows)
 		n = max_rows;
 	for (int64 i = 0; i < n; i++)
-	{
-		ExecStoreMinimalTuple(rows->tuples[i], m->slot, false);
-		tuplestore_puttupleslot(store, m->slot);
-	}
-	ExecClearTuple(m->slot);
+		store_tuple(m, rows->tuples[i], store);
 	return n;
 }

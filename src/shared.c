@@ -241,19 +241,18 @@ store_raw(char *dst, const char *src)
 }
 
 static void
-observe_kind(Oid serverid, uint64 fp, QsApi api, const char *kind,
-			 const QsHttpResponse *resp, const char *lim, const char *rem,
-			 const char *rst)
+observe_family(const QsConn *conn, QsApi api, const QsRateLimitFamily *f,
+			   const QsHttpResponse *resp)
 {
-	char *l = qs_http_header(resp, lim);
-	char *r = qs_http_header(resp, rem);
-	char *t = qs_http_header(resp, rst);
+	char *l = qs_http_header(resp, f->limit);
+	char *r = qs_http_header(resp, f->remaining);
+	char *t = qs_http_header(resp, f->reset);
 	QsSharedLimit *s;
 
 	if (l == NULL && r == NULL && t == NULL)
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	s = find_limit(serverid, fp, api, kind, true);
+	s = find_limit(conn->serverid, conn->fingerprint, api, f->kind, true);
 	store_raw(s->limit, l);
 	store_raw(s->remaining, r);
 	store_raw(s->reset, t);
@@ -264,23 +263,10 @@ observe_kind(Oid serverid, uint64 fp, QsApi api, const char *kind,
 void
 qs_shared_observe(const QsConn *conn, QsApi api, const QsHttpResponse *resp)
 {
-	Oid serverid = conn->serverid;
-	uint64 fingerprint = conn->fingerprint;
-
 	if (shared == NULL)
 		return;
-	observe_kind(serverid, fingerprint, api, "burst", resp,
-				 "Burst-RateLimit-Limit", "Burst-RateLimit-Remaining",
-				 "Burst-RateLimit-Reset");
-	observe_kind(serverid, fingerprint, api, "daily", resp, "RateLimit-Limit",
-				 "RateLimit-Remaining", "RateLimit-Reset");
-	observe_kind(serverid, fingerprint, api, "chat_requests", resp,
-				 "x-ratelimit-limit-requests",
-				 "x-ratelimit-remaining-requests",
-				 "x-ratelimit-reset-requests");
-	observe_kind(serverid, fingerprint, api, "chat_tokens", resp,
-				 "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
-				 "x-ratelimit-reset-tokens");
+	for (int i = 0; i < QS_RL_FAMILIES; i++)
+		observe_family(conn, api, &qs_ratelimit_families[i], resp);
 }
 
 /* The newest figures per (server, kind), whatever the credentials. */
@@ -333,23 +319,21 @@ qs_shared_observed(void)
 static bool
 known_exhausted(const QsConn *conn, QsApi api, QsHttpResponse *fake)
 {
-	static const char *const kinds[][4] = {
-		{"daily", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
-		{"chat_requests", "x-ratelimit-limit-requests",
-		 "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"}};
 	TimestampTz now = GetCurrentTimestamp();
 
-	for (int k = 0; k < lengthof(kinds); k++)
+	for (int k = 0; k < QS_RL_FAMILIES; k++)
 	{
+		const QsRateLimitFamily *f = &qs_ratelimit_families[k];
 		char limit[QS_RAW_LEN];
 		char reset[QS_RAW_LEN];
 		bool exhausted = false;
 		TimestampTz at;
 		QsSharedLimit *l;
 
+		if (!f->until_reset)
+			continue;
 		LWLockAcquire(shared->lock, LW_SHARED);
-		l = find_limit(conn->serverid, conn->fingerprint, api, kinds[k][0],
-					   false);
+		l = find_limit(conn->serverid, conn->fingerprint, api, f->kind, false);
 		if (l != NULL && strcmp(l->remaining, "0") == 0)
 		{
 			exhausted = true;
@@ -366,7 +350,7 @@ known_exhausted(const QsConn *conn, QsApi api, QsHttpResponse *fake)
 		fake->headers =
 			psprintf("HTTP/1.1 429 Too Many Requests\r\n"
 					 "%s: %s\r\n%s: 0\r\n%s: %s\r\n\r\n",
-					 kinds[k][1], limit, kinds[k][2], kinds[k][3], reset);
+					 f->limit, limit, f->remaining, f->reset, reset);
 		fake->headers_len = strlen(fake->headers);
 		return true;
 	}
