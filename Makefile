@@ -23,13 +23,17 @@ OBJS = \
 
 # The version is written once, in qstash.control; the C code gets it from here.
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(dir $(lastword $(MAKEFILE_LIST)))qstash.control)
-DATA = sql/qstash--0.1.0.sql sql/qstash--$(EXTVERSION).sql \
-	sql/qstash--0.1.0--0.2.0.sql
+# Released scripts never change.  The current version's install script is
+# built: the last released one followed by the upgrade script from it, so
+# a fresh install and an upgrade run the same statements.
+DATA = sql/qstash--0.1.0.sql sql/qstash--0.2.0.sql \
+	sql/qstash--0.1.0--0.2.0.sql sql/qstash--0.2.0--0.3.0.sql
+DATA_built = qstash--$(EXTVERSION).sql
 PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
-REGRESS = options users stats fdw snapshot errors rest plan cache hostile hardening upgrade
+REGRESS = options users stats fdw snapshot errors rest archive plan cache hostile hardening upgrade
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
 # TAP tests (make installcheck runs them too; they start their own clusters)
 TAP_TESTS = 1
@@ -44,6 +48,10 @@ SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl json-c)
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+qstash--0.3.0.sql: sql/qstash--0.2.0.sql sql/qstash--0.2.0--0.3.0.sql
+	{ echo '/* pg_qstash 0.3.0: built from the two scripts below, by the Makefile */'; \
+	  cat $^; } >$@
 
 .PHONY: format
 format:

@@ -16,6 +16,20 @@ SELECT count(*) FILTER (WHERE value = -1) AS stale FROM qstash_stats_history;
 -- a longer period adds its points
 SELECT * FROM qstash_snapshot_stats('30d');
 SELECT count(*) FROM qstash_stats_history;
+-- snapshots of two periods never overwrite each other's points: '3h'
+-- points fall on the times of every third '1h' point, with other values
+CREATE TEMP TABLE before_3h AS SELECT * FROM qstash_stats_history WHERE period = '1h';
+SELECT count(*) AS same_time_other_value
+  FROM before_3h a JOIN qstash_stats('3h') b
+    ON a.qstash_id = b.qstash_id AND a.metric = b.metric AND a.series IS NOT DISTINCT FROM b.series
+   AND a.ts = b.ts AND a.value IS DISTINCT FROM b.value;
+SELECT * FROM qstash_snapshot_stats('3h');
+SELECT count(*) AS changed_1h_points
+  FROM before_3h a FULL JOIN (SELECT * FROM qstash_stats_history WHERE period = '1h') b
+    ON a.qstash_id = b.qstash_id AND a.metric = b.metric AND a.series IS NOT DISTINCT FROM b.series
+   AND a.ts = b.ts
+ WHERE a.value IS DISTINCT FROM b.value OR a.fetched_at IS DISTINCT FROM b.fetched_at;
+SELECT period, count(*), min(ts), max(ts) FROM qstash_stats_history GROUP BY period ORDER BY min(ts) DESC;
 -- the summary: one row per instance per run
 SELECT qstash_snapshot_summary('7d');
 SELECT qstash_snapshot_summary('7d');

@@ -75,7 +75,29 @@ SELECT count(*) = (SELECT count(*) FROM fresh) AS same_count FROM upgraded;
 -- every update path from 0.1.0 reaches the current version
 SELECT source, target, path FROM pg_extension_update_paths('qstash')
  WHERE source = '0.1.0' AND path IS NOT NULL ORDER BY target;
+DROP EXTENSION qstash;
 
+-- from 0.2.0 too, with what a 0.2.0 database holds: history points get the
+-- period the default snapshot used ('1h'), the DLQ history's columns their
+-- new names, and the progress is kept (adopted by the next run)
+CREATE EXTENSION qstash VERSION '0.2.0';
+INSERT INTO qstash_stats_history (qstash_id, metric, series, ts, value)
+VALUES ('99a4c327-31f0-490f-a594-043ade84085a', 'daily_used', NULL, '2026-11-18 12:00+00', 5),
+       ('99a4c327-31f0-490f-a594-043ade84085a', 'daily_qstash_messages', 'delivered', '2026-11-18 12:00+00', 7);
+INSERT INTO qstash_dlq_history (server, dlq_id, response_header, callback_header, first_seen, last_seen)
+VALUES ('upstash', 'dlq_1', '{"A": ["b"]}', '{"C": ["d"]}', '2026-11-18 12:00+00', '2026-11-18 13:00+00');
+INSERT INTO qstash_archive_state (server, kind, server_oid, archived_to, window_size)
+VALUES ('upstash', 'logs', 12345, '2026-11-18 12:00+00', '1 hour');
+ALTER EXTENSION qstash UPDATE;
+SELECT metric, series, period, ts, value FROM qstash_stats_history ORDER BY metric;
+SELECT dlq_id, response_headers, callback_headers, first_seen, last_seen FROM qstash_dlq_history;
+SELECT server, kind, server_oid, archived_to, window_size, origin, next_cursor FROM qstash_archive_state;
+CREATE TEMP TABLE upgraded_02 AS SELECT * FROM ext_objects();
+SELECT 'only after the update from 0.2.0' AS side, * FROM (TABLE upgraded_02 EXCEPT TABLE fresh) u
+UNION ALL
+SELECT 'only in a fresh install', * FROM (TABLE fresh EXCEPT TABLE upgraded_02) f
+ORDER BY 1, 2;
+SELECT count(*) = (SELECT count(*) FROM fresh) AS same_count FROM upgraded_02;
 DROP EXTENSION qstash;
 DROP FUNCTION ext_objects();
 RESET client_min_messages;

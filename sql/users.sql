@@ -17,6 +17,10 @@ SELECT a.ord, a.name, format_type(a.type, NULL) AS type
 SELECT * FROM qstash_users('upstash') ORDER BY region;
 \x off
 \! $QSTASH_MOCK_CTL log
+-- the user agent names the extension and the version installed
+\set agent `$QSTASH_MOCK_CTL agent`
+SELECT :'agent' = 'pg_qstash/' || extversion AS agent_has_version
+  FROM pg_extension WHERE extname = 'qstash';
 
 -- the server argument defaults to qstash.server
 SELECT id, region FROM qstash_users() ORDER BY region;

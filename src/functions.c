@@ -13,9 +13,11 @@
 #include "foreign/foreign.h"
 #include "funcapi.h"
 #include "nodes/makefuncs.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -85,8 +87,9 @@ init_result(FunctionCallInfo fcinfo, const QsEndpoint *ep)
  * What each argument of an endpoint function sets, by the argument's name
  * (never by position): a filter of the endpoint named after its column
  * (period, qstash_id, state, url, ...), from_time / to_time (the time
- * filter, inclusive), max_rows (the limit) or server.  Built once per call
- * site and kept in fn_extra.
+ * filter, inclusive), max_rows (the limit) or server; and for the
+ * archive's page readers, cursor (where to start) and max_pages (where to
+ * stop).  Built once per call site and kept in fn_extra.
  */
 typedef struct QsArgMap
 {
@@ -95,9 +98,11 @@ typedef struct QsArgMap
 	Oid *argtypes;
 	const QsFilter **filters; /* per argument: the filter it sets, or NULL */
 	QsOp *ops;
-	int max_rows_arg; /* or -1 */
-	int server_arg;	  /* or -1 */
-	char *funcname;	  /* "function qstash_users()", for messages */
+	int max_rows_arg;  /* or -1 */
+	int server_arg;	   /* or -1 */
+	int cursor_arg;	   /* or -1 */
+	int max_pages_arg; /* or -1 */
+	char *funcname;	   /* "function qstash_users()", for messages */
 } QsArgMap;
 
 static const QsFilter *
@@ -148,6 +153,7 @@ arg_map(FunctionCallInfo fcinfo, const char *epname)
 	map->filters = palloc0(sizeof(QsFilter *) * Max(map->nargs, 1));
 	map->ops = palloc0(sizeof(QsOp) * Max(map->nargs, 1));
 	map->max_rows_arg = map->server_arg = -1;
+	map->cursor_arg = map->max_pages_arg = -1;
 	map->funcname =
 		psprintf("function %s()", get_func_name(fcinfo->flinfo->fn_oid));
 	for (int i = 0; i < map->nargs; i++)
@@ -159,6 +165,12 @@ arg_map(FunctionCallInfo fcinfo, const char *epname)
 			map->server_arg = i;
 		else if (strcmp(names[i], "max_rows") == 0)
 			map->max_rows_arg = i;
+		else if (strcmp(names[i], "cursor") == 0 &&
+				 map->ep->shape == QS_SHAPE_PAGES)
+			map->cursor_arg = i;
+		else if (strcmp(names[i], "max_pages") == 0 &&
+				 map->ep->shape == QS_SHAPE_PAGES)
+			map->max_pages_arg = i;
 		else if ((map->filters[i] =
 					  arg_filter(map->ep, names[i], &map->ops[i])) == NULL)
 			elog(ERROR,
@@ -210,6 +222,40 @@ call_plan(FunctionCallInfo fcinfo, const QsArgMap *map)
 }
 
 /*
+ * Where the last page reader of this session (a function with a max_pages
+ * argument) stopped: the cursor of the next page, or NULL when it read to
+ * the end of the listing or failed.  qstash_last_cursor() returns it.
+ */
+static char *last_cursor = NULL;
+
+/*
+ * The page window of a page reader: the cursor to start at (NULL or '':
+ * the first page), converted to UTF-8 as the API sent it, and the number
+ * of pages to read.  Forgets the last cursor first.
+ */
+static void
+set_page_window(FunctionCallInfo fcinfo, const QsArgMap *map, QsRequest *req)
+{
+	if (map->max_pages_arg < 0)
+		return;
+	if (last_cursor != NULL)
+		pfree(last_cursor);
+	last_cursor = NULL;
+	if (PG_ARGISNULL(map->max_pages_arg) ||
+		PG_GETARG_INT32(map->max_pages_arg) < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("max_pages must be at least 1")));
+	req->page_budget = PG_GETARG_INT32(map->max_pages_arg);
+	if (map->cursor_arg >= 0 && !PG_ARGISNULL(map->cursor_arg))
+	{
+		char *c = text_to_cstring(PG_GETARG_TEXT_PP(map->cursor_arg));
+
+		if (c[0] != '\0')
+			req->cursor = pg_server_to_any(c, strlen(c), PG_UTF8);
+	}
+}
+
+/*
  * Run an endpoint and return its rows.  Arguments are checked before
  * anything else, requests included.
  */
@@ -219,13 +265,18 @@ return_endpoint(FunctionCallInfo fcinfo, const char *epname)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	QsArgMap *map = arg_map(fcinfo, epname);
 	QsRequest *req = qs_request_resolve(call_plan(fcinfo, map), NIL, NULL);
-	QsConn *conn = server_arg(fcinfo, map->server_arg);
+	QsConn *conn;
 	QsMapper *mapper;
+	char *next;
 
+	set_page_window(fcinfo, map, req);
+	conn = server_arg(fcinfo, map->server_arg);
 	init_result(fcinfo, map->ep);
 	mapper = qs_mapper_create(map->ep, rsinfo->setDesc, conn->reveal_secrets,
 							  map->funcname);
-	qs_runner_run(conn, req, mapper, rsinfo->setResult);
+	next = qs_runner_run(conn, req, mapper, rsinfo->setResult);
+	if (next != NULL)
+		last_cursor = MemoryContextStrdup(TopMemoryContext, next);
 }
 
 /* An endpoint function: its arguments are matched to filters by name. */
@@ -312,6 +363,18 @@ qstash_cache_reset(PG_FUNCTION_ARGS)
 	qs_cache_reset();
 	qs_shared_bump_generation(); /* and, with the preload, the shared ones */
 	PG_RETURN_VOID();
+}
+
+/* Where the last page reader stopped (the archive's continuation). */
+PG_FUNCTION_INFO_V1(qstash_last_cursor);
+Datum
+qstash_last_cursor(PG_FUNCTION_ARGS)
+{
+	if (last_cursor == NULL)
+		PG_RETURN_NULL();
+	/* the API's text (UTF-8), as the database holds text */
+	PG_RETURN_TEXT_P(cstring_to_text(
+		pg_any_to_server(last_cursor, strlen(last_cursor), PG_UTF8)));
 }
 
 /* HTTP requests this session has sent (retries included): a budget meter. */

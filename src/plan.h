@@ -72,6 +72,9 @@ typedef struct QsRequest
 	bool has_limit;
 	int64 limit;
 	bool empty; /* no row can match: nothing is sent */
+	/* paged listings read a few pages at a time (the archive): */
+	const char *cursor; /* the first page's cursor (UTF-8), or NULL */
+	int page_budget;	/* stop after this many pages; 0: read to the end */
 } QsRequest;
 
 /* Which response of a request: the fan-out coordinates of one GET. */

@@ -7,7 +7,10 @@
  * - a paged listing (logs, dlq): count=100 (fewer when a limit needs
  *   fewer rows), then cursor=... until the API returns none, the limit is
  *   reached, or qstash.max_pages would be exceeded, which is an error: a
- *   listing is complete or it fails;
+ *   listing is complete or it fails.  A listing with a page budget (the
+ *   archive's) starts at the cursor it is given and stops after that many
+ *   pages (at most qstash.max_pages), without error: the cursor of the
+ *   next page is the caller's to keep;
  * - lookups by key: one per key (a key the API does not know gives no
  *   rows, and the empty key is not sent);
  * - per-instance endpoints (stats): one per period and instance; without
@@ -55,6 +58,7 @@ qs_runner_start(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
 	r->mapper = mapper;
 	r->stats = stats;
 	r->done = req->empty;
+	r->cursor = req->cursor ? pstrdup(req->cursor) : NULL;
 	return r;
 }
 
@@ -301,6 +305,14 @@ cursor_seen(QsRunner *r, const char *cursor)
 	return found;
 }
 
+/* Has a listing with a page budget read all the pages it may? */
+static bool
+budget_spent(const QsRunner *r)
+{
+	return r->req->page_budget > 0 &&
+		   r->pages >= Min(r->req->page_budget, qs_guc_max_pages);
+}
+
 /* Fetch the next page of a paged listing and store its rows. */
 static int64
 fetch_page(QsRunner *r, Tuplestorestate *store)
@@ -367,6 +379,11 @@ qs_runner_fetch(QsRunner *r, Tuplestorestate *store, int64 *rows)
 		r->conn = qs_conn_by_oid(r->conn->serverid, r->conn->userid);
 	if (r->req->ep->shape == QS_SHAPE_PAGES)
 	{
+		if (budget_spent(r))
+		{
+			r->done = true; /* r->cursor is where the next call goes on */
+			return false;
+		}
 		*rows = fetch_page(r, store);
 		return true;
 	}
@@ -389,7 +406,7 @@ qs_runner_fetch(QsRunner *r, Tuplestorestate *store, int64 *rows)
 	return true;
 }
 
-void
+char *
 qs_runner_run(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
 			  Tuplestorestate *store)
 {
@@ -398,4 +415,5 @@ qs_runner_run(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
 
 	while (qs_runner_fetch(r, store, &rows))
 		;
+	return req->page_budget > 0 ? r->cursor : NULL;
 }

@@ -31,8 +31,12 @@ extern QsRunner *qs_runner_start(const QsConn *conn, const QsRequest *req,
  */
 extern bool qs_runner_fetch(QsRunner *r, Tuplestorestate *store, int64 *rows);
 
-/* Every response, all rows into store (the SQL functions). */
-extern void qs_runner_run(const QsConn *conn, const QsRequest *req,
-						  QsMapper *mapper, Tuplestorestate *store);
+/*
+ * Every response, all rows into store (the SQL functions).  Returns the
+ * cursor of the next page when a listing stopped at its page budget, NULL
+ * when it was read to the end.
+ */
+extern char *qs_runner_run(const QsConn *conn, const QsRequest *req,
+						   QsMapper *mapper, Tuplestorestate *store);
 
 #endif /* QSTASH_RUNNER_H */

@@ -1,6 +1,7 @@
 """Control client of the mock API, for tests (psql: \\! $QSTASH_MOCK_CTL ...).
 
   ctl.py reset
+  ctl.py clearlog  forget the requests seen and the queue, keep the data
   ctl.py queue [--path P] [--status N] [--header 'K: V']... [--body TEXT]
                [--body-repeat N] [--body-b64 B64] [--delay-ms N]
                [--body-delay-ms N] [--close-mid-body] [--reset-in-ms N]
@@ -9,6 +10,9 @@
   ctl.py generate PATH KIND ROWS BYTES   (prints the body size)
   ctl.py tls       TLS handshakes attempted so far
   ctl.py log       one line per request: METHOD PATH[?QUERY] conn=N auth=K agent=A
+                   (the extension's version in A reads <version>, so that
+                   expected outputs do not change with it)
+  ctl.py agent     the user agent of the last request, as sent
   ctl.py count     requests=N connections=M
 
 Connection numbers are renumbered from 1 in order of first use, so the
@@ -18,6 +22,7 @@ output is stable across runs.
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import urllib.request
@@ -38,6 +43,7 @@ def main():
     ap.add_argument("--url", default=os.environ.get("QSTASH_MOCK_URL"))
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("reset")
+    sub.add_parser("clearlog")
     q = sub.add_parser("queue")
     q.add_argument("--path", default="")
     q.add_argument("--status", type=int, default=200)
@@ -68,8 +74,15 @@ def main():
     g.add_argument("bytes", type=int)
     for name in ("events", "dlq"):
         e = sub.add_parser(name)
-        e.add_argument("how", choices=["set", "add"])
-        e.add_argument("file", help="a JSON array of entries, or - for stdin")
+        e.add_argument("how", choices=["set", "add", "remove", "gen"])
+        e.add_argument("file", help="a JSON array of entries (remove: of ids; "
+                       "gen: an object {n, newest, step_ms, prefix}), or - for stdin")
+    st = sub.add_parser("stream")
+    st.add_argument("rate", type=float)
+    st.add_argument("seconds", type=float)
+    st.add_argument("--prefix", default="s")
+    li = sub.add_parser("list")
+    li.add_argument("kind", choices=["events", "dlq"])
     b = sub.add_parser("burst")
     b.add_argument("limit", type=int)
     ps = sub.add_parser("persecond")
@@ -77,12 +90,13 @@ def main():
     sub.add_parser("tls")
     sub.add_parser("log")
     sub.add_parser("count")
+    sub.add_parser("agent")
     a = ap.parse_args()
     if not a.url:
         sys.exit("ctl.py: no --url and QSTASH_MOCK_URL is not set")
 
-    if a.cmd == "reset":
-        call(a.url, "/_mock/reset", {})
+    if a.cmd in ("reset", "clearlog"):
+        call(a.url, "/_mock/" + a.cmd, {})
     elif a.cmd == "queue":
         item = {"path": a.path, "status": a.status, "body": a.body,
                 "headers": dict(h.split(": ", 1) for h in a.header),
@@ -119,10 +133,19 @@ def main():
         f = sys.stdin if a.file == "-" else open(a.file)
         r = call(a.url, "/_mock/" + a.cmd, {a.how: json.load(f)})
         print("%s: %d" % (a.cmd, r["rows"]))
+    elif a.cmd == "stream":
+        call(a.url, "/_mock/stream", {"rate": a.rate, "seconds": a.seconds,
+                                      "prefix": a.prefix})
+    elif a.cmd == "list":
+        for row in call(a.url, "/_mock/list?kind=" + a.kind):
+            print("%s|%s|%d" % (row[0], row[1] or "", row[2]))
     elif a.cmd == "tls":
         print("tls handshakes=%d" % call(a.url, "/_mock/tls"))
     elif a.cmd == "fixture":
         call(a.url, "/_mock/fixture", {"path": a.path, "file": a.file})
+    elif a.cmd == "agent":
+        log = call(a.url, "/_mock/log")
+        print(log[-1]["agent"] if log else "")
     elif a.cmd in ("log", "count"):
         log = call(a.url, "/_mock/log")
         ids = {}
@@ -135,7 +158,8 @@ def main():
                 q = "?" + e["query"] if e["query"] else ""
                 print("%s %s%s conn=%d auth=%s agent=%s" % (
                     e["method"], e["path"], q, ids[e["conn"]], e["auth"],
-                    e["agent"]))
+                    re.sub(r"^pg_qstash/[0-9][0-9.]*", "pg_qstash/<version>",
+                           e["agent"] or "")))
     sys.stdout.flush()
 
 

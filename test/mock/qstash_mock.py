@@ -7,6 +7,7 @@ data (stats; 250 log entries and 230 DLQ messages, paged by cursor with the
 API's filters), and has a control interface under /_mock/ (never logged) to:
 
   POST /_mock/reset                 forget the log, the queue and overrides
+  POST /_mock/clearlog              forget the log and the queue only
   POST /_mock/queue    {json}       queue scripted responses (see Script)
   POST /_mock/fixture  {path,file}  serve fixtures/<file> for GET <path>
   POST /_mock/generate {path,kind,rows,bytes}
@@ -16,8 +17,16 @@ API's filters), and has a control interface under /_mock/ (never logged) to:
                                     row carrying about <bytes> bytes; or
                                     kind "log_pages": GET /v2/events then
                                     pages through <rows> such entries
-  POST /_mock/events   {set|add}    replace or extend the message log
-  POST /_mock/dlq      {set|add}    replace or extend the DLQ
+  POST /_mock/events   {set|add|remove|gen}
+  POST /_mock/dlq      {set|add|remove|gen}
+                                    replace or extend the message log or the
+                                    DLQ, remove entries by id (messageId or
+                                    dlqId), or generate n entries newest
+                                    first (gen: {n, newest, step_ms, prefix})
+  POST /_mock/stream   {rate, seconds, prefix}
+                                    add log entries stamped with the present,
+                                    rate a second, for a bounded time
+  GET  /_mock/list?kind=events|dlq  [id, state, time] of every entry
   POST /_mock/burst    {limit}      a burst limit per second (fixed windows)
                                     on the developer API: Burst-RateLimit-*
                                     headers, and 429 beyond it
@@ -27,9 +36,15 @@ API's filters), and has a control interface under /_mock/ (never logged) to:
 Each logged request records method, path, query, the connection it came on
 and whether its credentials were right, so tests can assert how many
 requests and TCP connections a statement used.
+
+Listings page newest first (time, then the order entries were added), and
+a cursor "<ms>-<n>" names the entry the next page starts with, not an
+offset: entries added or removed between two pages move no page boundary,
+as a position cursor behaves (the API's look like "1686652644442-12").
 """
 
 import base64
+import bisect
 import functools
 import itertools
 import json
@@ -191,8 +206,75 @@ def make_dlq(n=230):
     return out
 
 
+# every entry carries "_seq", the order it was added in (never sent)
+SEQ = itertools.count(1000000)
+
+
+def sequenced(rows):
+    for r in rows:
+        if "_seq" not in r:
+            r["_seq"] = next(SEQ)
+    return rows
+
+
+def newest_first(rows, time_key):
+    rows.sort(key=lambda r: (-r[time_key], r["_seq"]))
+    return rows
+
+
+def row_order(time_key, r):
+    return (-r[time_key], r["_seq"])
+
+
+def public(r):
+    return {k: v for k, v in r.items() if k != "_seq"}
+
+
 LOGS = make_logs()
 DLQ = make_dlq()
+for _rows in (LOGS, DLQ):
+    for _i, _r in enumerate(_rows):
+        _r["_seq"] = _i
+
+
+def gen_rows(kind, n, newest, step_ms, prefix):
+    """n log entries or DLQ messages, newest first, step_ms apart (0: all
+    in one millisecond; a fraction: several in one millisecond)."""
+    out = []
+    for i in range(n):
+        t = newest - int(i * step_ms)
+        if kind == "events":
+            out.append({"time": t, "messageId": "%s%06d" % (prefix, i),
+                        "state": LOG_STATES[i % 5], "url": URLS[i % 3],
+                        "method": "POST", "body": "eyJuIjoxfQ=="})
+        else:
+            out.append({"dlqId": "%s%06d" % (prefix, i),
+                        "messageId": "msg_%s%06d" % (prefix, i),
+                        "createdAt": t, "url": URLS[i % 3], "method": "POST",
+                        "body": "{}", "responseStatus": 500})
+    return sequenced(out)
+
+
+def stream(state, rate, seconds, prefix):
+    """Add log entries stamped with the present, rate a second, for at
+    most seconds (bounded: 600), in steps of 50 ms."""
+    t0 = time.time()
+    made = 0
+    while True:
+        elapsed = time.time() - t0
+        if elapsed >= min(seconds, 600):
+            break
+        due = int(elapsed * rate)
+        now = int(time.time() * 1000)
+        rows = sequenced([{"time": now, "messageId": "%s%07d" % (prefix, made + i),
+                           "state": LOG_STATES[(made + i) % 5],
+                           "url": URLS[(made + i) % 3], "method": "POST",
+                           "body": "eyJuIjoxfQ=="} for i in range(due - made)])
+        made = due
+        if rows:
+            with state.lock:
+                state.logs = newest_first(state.logs + rows, "time")
+        time.sleep(0.05)
 
 
 def big_logs(rows, size):
@@ -202,14 +284,14 @@ def big_logs(rows, size):
         body = ("%06d" % i) * (size // 6)
         out.append({"time": NOW_MS - i * 1000, "messageId": "msg_big%04d" % i,
                     "state": "DELIVERED", "url": URLS[i % 3],
-                    "body": b64(body), "labels": ["big"]})
+                    "body": b64(body), "labels": ["big"], "_seq": i})
     return out
 
 
 def generate(kind, rows, size):
     """Rows of about size bytes each, for tests of large responses."""
     if kind == "logs":
-        return json.dumps({"events": big_logs(rows, size)}).encode()
+        return json.dumps({"events": [public(r) for r in big_logs(rows, size)]}).encode()
     if kind == "users":
         base = json.loads(load_fixture("users.json"))[0]
         out = [dict(base, id="00000000-0000-4000-8000-%012d" % i,
@@ -228,7 +310,8 @@ def multi(q, name):
 
 
 def page(rows, q, key, filters, time_key):
-    """Filter, then one page by the opaque cursor "<ms>-<offset>"."""
+    """Filter, then one page from the cursor "<ms>-<seq>": the entry the
+    page starts with (rows are newest first, then by _seq)."""
     def keep(r):
         for name, field, is_multi in filters:
             vals = multi(q, name) if is_multi else q.get(name, [])[:1]
@@ -253,20 +336,31 @@ def page(rows, q, key, filters, time_key):
         ids = multi(q, "dlqIds")
         sel = [r for r in rows if r.get("dlqId") in ids]
     else:
-        sel = [r for r in rows if keep(r)]
+        # rows are newest first: the time range is a slice (bisect), then
+        # the other filters, when there are any
+        order = functools.partial(row_order, time_key)
+        lo, hi = 0, len(rows)
+        if "toDate" in q:
+            lo = bisect.bisect_left(rows, (-int(q["toDate"][0]), -1), key=order)
+        if "fromDate" in q:
+            hi = bisect.bisect_left(rows, (-int(q["fromDate"][0]) + 1, -1), key=order)
+        sel = rows[lo:hi]
+        if any(name in q for name, _, _ in filters):
+            sel = [r for r in sel if keep(r)]
     count = int(q.get("count", ["100"])[0])
     if count < 1 or count > 100:
         return 400, json.dumps({"error": "count must be between 1 and 100"})
     start = 0
     if "cursor" in q:
         try:
-            start = int(q["cursor"][0].rsplit("-", 1)[1])
-        except (IndexError, ValueError):
+            ms, seq = (int(x) for x in q["cursor"][0].rsplit("-", 1))
+        except ValueError:
             return 400, json.dumps({"error": "invalid cursor"})
-    body = {key: sel[start:start + count]}
+        start = bisect.bisect_left(sel, (-ms, seq), key=functools.partial(row_order, time_key))
+    body = {key: [public(r) for r in sel[start:start + count]]}
     if start + count < len(sel):
-        body["cursor"] = "%d-%d" % (sel[start + count][time_key],
-                                    start + count)
+        nxt = sel[start + count]
+        body["cursor"] = "%d-%d" % (nxt[time_key], nxt["_seq"])
     return 200, json.dumps(body)
 
 
@@ -377,6 +471,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_mock/reset":
             st.reset()
             return self.send(200, "{}")
+        if path == "/_mock/clearlog":
+            with st.lock:
+                st.log = []
+                st.queue = []
+            return self.send(200, "{}")
         if path == "/_mock/queue":
             items = json.loads(self.read_body() or b"[]")
             with st.lock:
@@ -393,7 +492,8 @@ class Handler(BaseHTTPRequestHandler):
                 rows = big_logs(int(req["rows"]), int(req["bytes"]))
                 with st.lock:
                     st.logs = rows
-                return self.send(200, json.dumps({"bytes": len(json.dumps(rows))}))
+                return self.send(200, json.dumps(
+                    {"bytes": len(json.dumps([public(r) for r in rows]))}))
             data = generate(req["kind"], int(req["rows"]), int(req["bytes"]))
             with st.lock:
                 st.generated[req["path"]] = data
@@ -403,16 +503,40 @@ class Handler(BaseHTTPRequestHandler):
                 st.burst = int(json.loads(self.read_body())["limit"])
             return self.send(200, "{}")
         if path in ("/_mock/events", "/_mock/dlq"):
-            # {"set": [...]} replaces, {"add": [...]} adds; kept newest first
+            # {"set": [...]} replaces, {"add": [...]} adds, {"remove": [ids]}
+            # removes, {"gen": {...}} adds generated rows; newest first
             req = json.loads(self.read_body())
-            key = "time" if path == "/_mock/events" else "createdAt"
-            attr = "logs" if path == "/_mock/events" else "dlq"
+            kind = path.rsplit("/", 1)[1]
+            key = "time" if kind == "events" else "createdAt"
+            attr = "logs" if kind == "events" else "dlq"
+            idkey = "messageId" if kind == "events" else "dlqId"
+            if "gen" in req:
+                g = req["gen"]
+                req["add"] = gen_rows(kind, int(g["n"]), int(g["newest"]),
+                                      float(g.get("step_ms", 1000)),
+                                      g.get("prefix", "g"))
             with st.lock:
-                rows = list(req.get("set", getattr(st, attr)))
-                rows += req.get("add", [])
-                rows.sort(key=lambda r: r[key], reverse=True)
-                setattr(st, attr, rows)
+                rows = sequenced(list(req.get("set", getattr(st, attr))))
+                rows += sequenced(req.get("add", []))
+                gone = set(req.get("remove", []))
+                if gone:
+                    rows = [r for r in rows if r.get(idkey) not in gone]
+                setattr(st, attr, newest_first(rows, key))
             return self.send(200, json.dumps({"rows": len(rows)}))
+        if path == "/_mock/stream":
+            req = json.loads(self.read_body())
+            threading.Thread(target=stream, daemon=True,
+                             args=(st, float(req["rate"]), float(req["seconds"]),
+                                   req.get("prefix", "s"))).start()
+            return self.send(200, "{}")
+        if path == "/_mock/list":
+            kind = urllib.parse.parse_qs(self.query).get("kind", ["events"])[0]
+            with st.lock:
+                if kind == "events":
+                    out = [[r.get("messageId"), r.get("state"), r["time"]] for r in st.logs]
+                else:
+                    out = [[r.get("dlqId"), None, r["createdAt"]] for r in st.dlq]
+            return self.send(200, json.dumps(out))
         if path == "/_mock/tls":
             with st.lock:
                 return self.send(200, json.dumps(st.tls_attempts))
@@ -514,6 +638,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
+        self.query = url.query
         if url.path.startswith("/_mock/"):
             return self.control(url.path)
         auth = self.auth_kind()
@@ -565,6 +690,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)
+        self.query = url.query
         if url.path.startswith("/_mock/"):
             return self.control(url.path)
         self.read_body()

@@ -1,9 +1,18 @@
-# The log archive and the DLQ history, run by a real pg_cron job against the
-# mock holding 3 000 events over 4 days: backfill within the request budget
-# over several runs, later runs read only new windows, nothing missed and
-# nothing twice, a daily 429 mid-run keeps the completed windows, late
-# arrivals within the overlap are picked up; DLQ first/last seen and left_at;
-# pg_dump keeps all of it.
+# The log archive and the DLQ history at the rates of a busy account,
+# against the mock (which pages newest first, 100 entries a page, with a
+# position cursor, like QStash):
+# - 24 000 entries at 40/s caught up at 100 requests a run, at the cost of
+#   what it reads; 3 000 new entries in one run with the default overlap;
+#   same-millisecond bursts (3 000, and 10 000 at a budget of 2 requests:
+#   every run makes progress); 100 entries/s streamed during several runs;
+# - a real pg_cron job whose run fails is recorded as failed, and the rows
+#   read before are kept; the error is shown, then cleared by a success;
+# - a DLQ of 30 000 messages over runs of a bounded budget, and 100 removed
+#   messages marked as gone only after the next complete pass;
+# - pg_dump -Fc, restored into a new database and into a new cluster, goes
+#   on with no error, no gap and no duplicate;
+# - review findings: no operator from the caller's search_path, no retries,
+#   a server created again under an archived name, a larger backfill.
 use strict;
 use warnings;
 
@@ -20,224 +29,359 @@ use IPC::Run;
 use Time::HiRes qw(usleep time);
 
 my $node = QstashTest::cron_node('archive');
-
 my $mock = QstashTest::start_mock();
+my $cmock = QstashTest::start_mock();    # the pg_cron job's own API
 QstashTest::setup_node($node, $mock);
 $node->safe_psql('postgres', qq{
 	CREATE EXTENSION pg_cron;
 	ALTER SERVER upstash OPTIONS (ADD qstash_url '$mock->{url}');
 	ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token '$mock->{token}');
-	CREATE SERVER second FOREIGN DATA WRAPPER qstash_fdw
-	  OPTIONS (api_url '$mock->{url}', qstash_url '$mock->{url}');
-	CREATE USER MAPPING FOR CURRENT_USER SERVER second
-	  OPTIONS (email '$mock->{email}', api_key '$mock->{key}', token '$mock->{token}');
+	CREATE SERVER cronsrv FOREIGN DATA WRAPPER qstash_fdw
+	  OPTIONS (api_url '$cmock->{url}', qstash_url '$cmock->{url}');
+	CREATE USER MAPPING FOR CURRENT_USER SERVER cronsrv
+	  OPTIONS (email '$cmock->{email}', api_key '$cmock->{key}', token '$cmock->{token}');
 });
 
 my $dir = tempdir(CLEANUP => 1);
 my $json = JSON::PP->new->canonical;
-my @states = qw(DELIVERED FAILED ERROR RETRY CREATED);
-my @urls = ('https://a.example.com/hook', 'https://b.example.com/hook', 'https://c.example.com/hook');
+my $files = 0;
 
-# n events, newest first, every step ms from `newest` back
-sub events
-{
-	my ($prefix, $n, $newest, $step) = @_;
-	return [ map {
-		{ time => $newest - $_ * $step - ($_ % 7), messageId => sprintf('%s%05d', $prefix, $_),
-		  state => $states[ $_ % 5 ], url => $urls[ $_ % 3 ], method => 'POST',
-		  body => 'eyJuIjoxfQ==' }
-	} 0 .. $n - 1 ];
-}
+sub now_ms { return int(time() * 1000); }
 
-sub set_rows
+# ctl.py events|dlq set|add|remove|gen, with its JSON in a file
+sub mock_rows
 {
-	my ($what, $how, $rows) = @_;
-	my $file = "$dir/$what.json";
+	my ($m, $what, $how, $data) = @_;
+	my $file = "$dir/rows" . $files++ . '.json';
 	open(my $fh, '>', $file) or die;
-	print $fh $json->encode($rows);
+	print $fh $json->encode($data);
 	close($fh);
-	return QstashTest::ctl($mock, $what, $how, $file);
+	return QstashTest::ctl($m, $what, $how, $file);
 }
 
-# the mock's GET /v2/events requests since its last reset (query strings)
-sub event_queries
+sub gen
 {
-	my @lines = split /\n/, QstashTest::ctl($mock, 'log');
-	return [ map { /^GET \/v2\/events\?(\S*)/ ? ($1) : () } @lines ];
+	my ($m, $what, $n, $newest, $step_ms, $prefix) = @_;
+	return mock_rows($m, $what, 'gen',
+		{ n => $n, newest => $newest, step_ms => $step_ms, prefix => $prefix });
 }
 
-sub psql_row { return $node->safe_psql('postgres', $_[0]); }
+sub psql_row
+{
+	my ($sql, $db) = @_;
+	return $node->safe_psql($db // 'postgres', $sql);
+}
 
-# 3 000 events over 4 days (one every 115 s), the newest 10 minutes ago
-my $now_ms = int(time() * 1000);
-my $all = events('m', 3000, $now_ms - 600_000, 115_000);
-like(set_rows('events', 'set', $all), qr/events: 3000/, 'the mock holds 3000 events');
+# psql with its stderr: (stdout, stderr)
+sub psql_err
+{
+	my ($sql, $n, $db, $var) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'psql', '-XAtq', '-v', $var // 'ON_ERROR_STOP=0',
+		'-d', ($n // $node)->connstr($db // 'postgres'), '-c', $sql ],
+		'>', \$out, '2>', \$err);
+	chomp $out;
+	return ($out, $err);
+}
 
-# 1. the README's cron line, with a budget of 10 requests a run
+# Does the archive of a server equal the mock's list? (id|state|ms lines)
+sub archive_equals_mock
+{
+	my ($m, $server, $label, $n, $db) = @_;
+	my @want = sort split /\n/, QstashTest::ctl($m, 'list', 'events');
+	my @got = sort split /\n/, ($n // $node)->safe_psql($db // 'postgres', qq{
+		SELECT format('%s|%s|%s', message_id, state, (extract(epoch FROM "time") * 1000)::bigint)
+		  FROM qstash_log_archive WHERE server = '$server'});
+	my $dups = ($n // $node)->safe_psql($db // 'postgres', qq{
+		SELECT count(*) - count(DISTINCT (message_id, state, "time")) FROM qstash_log_archive WHERE server = '$server'});
+	ok(scalar(@want) > 0 && join("\n", @want) eq join("\n", @got) && $dups eq '0',
+		"$label: the archive equals the API's list (" . scalar(@got) . ' of ' . scalar(@want)
+		  . " entries, $dups duplicates)");
+}
+
+# One run: (rows_added, requests, windows, caught_up)
+sub run_logs
+{
+	my ($server, $budget, $extra, $db) = @_;
+	$extra = $extra ? ", $extra" : '';
+	return split /\|/, psql_row(
+		"CALL qstash_archive_logs('$server', max_requests => $budget$extra)", $db);
+}
+
+# 0. A pg_cron job whose run fails (a daily 429 on its 6th request): it
+# runs on its own API while the rest of the test goes on.
+mock_rows($cmock, 'events', 'set', []);
+gen($cmock, 'events', 3000, now_ms() - 10_000, 1000, 'c');
+# (every run after the first fails at once: the 429 is queued 20 times)
+QstashTest::ctl($cmock, 'queue', '--path', '/v2/events', '--after', '5', '--times', '20', '--status', '429',
+	'--header', 'RateLimit-Limit: 1000', '--header', 'RateLimit-Remaining: 0',
+	'--header', 'RateLimit-Reset: 1795003600');
 psql_row(q{SELECT cron.schedule('qstash-archive', '* * * * *',
-  $$CALL qstash_archive_logs('upstash', max_requests => 10, backfill => '5 days')$$)});
-my $runs = 0;
-for (1 .. 1500)    # pg_cron starts jobs on minute boundaries: <= 150 s for 2 runs
-{
-	$runs = psql_row(q{SELECT count(*) FROM cron.job_run_details WHERE status IN ('succeeded', 'failed')});
-	last if $runs >= 2;
-	usleep(100_000);
-}
-psql_row(q{SELECT cron.unschedule('qstash-archive')});
-is($runs, '2', 'pg_cron ran the archive job twice');
-note(psql_row(q{SELECT status, return_message FROM cron.job_run_details ORDER BY start_time}));
-is(psql_row(q{SELECT count(*) FROM cron.job_run_details WHERE status <> 'succeeded'}), '0',
-	'both runs succeeded');
-my ($rows1, $req1, $caught1) = split /\|/, psql_row(q{
-	SELECT rows, last_run_requests, caught_up FROM qstash_archive_status WHERE server = 'upstash' AND kind = 'logs'});
-ok($req1 <= 10, "the second run spent $req1 requests (budget 10)");
-is($caught1, 'f', 'two runs of 10 requests do not backfill 3000 events');
-ok($rows1 > 0 && $rows1 < 3000, "the two runs archived $rows1 of 3000 events");
-is(QstashTest::requests($mock), 20, 'two runs made exactly 20 requests (the whole budget)');
+  $$CALL qstash_archive_logs('cronsrv', max_requests => 50, backfill => '2 hours')$$)});
 
-# 2. the next runs (the same CALL) go on where they stopped, until caught up
-my ($calls, $out) = (0, '');
-for (1 .. 30)
+# 1. A busy account: 24 000 entries at 40 a second (10 minutes), archived
+# at 100 requests a run.  Each run goes on where the last one stopped.
+mock_rows($mock, 'events', 'set', []);
+like(gen($mock, 'events', 24_000, now_ms() - 1000, 25, 'b'), qr/events: 24000/,
+	'the mock holds 24 000 entries, 40 a second');
+my ($runs, $total, $all_added, $caught) = (0, 0, 1, 'f');
+my ($added, $req, $win, $cu);
+for (1 .. 10)
 {
-	$out = psql_row(q{CALL qstash_archive_logs('upstash', max_requests => 10, backfill => '5 days')});
-	$calls++;
-	my @f = split /\|/, $out;
-	fail("run $calls spent $f[1] requests, over its budget of 10") if $f[1] > 10;
-	last if $f[3] eq 't';
+	($added, $req, $win, $cu) = run_logs('upstash', 100, q{backfill => '1 hour'});
+	$runs++;
+	$total += $req;
+	fail("run $runs spent $req requests, over its budget of 100") if $req > 100;
+	$all_added = 0 if $added == 0 && $cu ne 't';
+	$caught = $cu;
+	last if $cu eq 't';
 }
-like($out, qr/^\d+\|\d+\|\d+\|t\|$/, "caught up after $calls more runs");
-my $ids = join(',', map { $_->{messageId} } sort { $a->{messageId} cmp $b->{messageId} } @$all);
-is(psql_row(q{SELECT count(*) FROM qstash_log_archive WHERE server = 'upstash'}), '3000',
-	'the archive holds 3000 entries');
-is(psql_row(q{SELECT string_agg(message_id, ',' ORDER BY message_id) FROM qstash_log_archive WHERE server = 'upstash'}),
-	$ids, 'the archive equals the mock\'s event list: no gap, no duplicate');
+is($caught, 't', "caught up after $runs runs");
+ok($all_added, 'every run added rows until then');
+my $seen = QstashTest::requests($mock);
+ok($seen <= 1.1 * 240 + 2 * $runs,
+	"catching up 24 000 entries cost $seen requests (goal: at most 1.1 x 240 + 2 a run = "
+	  . (1.1 * 240 + 2 * $runs) . ')');
+is($total, $seen, 'the runs counted every request the mock saw');
+archive_equals_mock($mock, 'upstash', 'after the catch-up');
 is(psql_row(q{SELECT count(*) FROM qstash_log_archive WHERE server = 'upstash' AND
 	(method IS DISTINCT FROM 'POST' OR body IS DISTINCT FROM '{"n":1}'::bytea OR url IS NULL
 	 OR state IS NULL OR "time" IS NULL OR archived_at IS NULL)}), '0',
 	'every column came along');
+my ($rate) = psql_row(q{SELECT entry_rate FROM qstash_archive_status WHERE server = 'upstash' AND kind = 'logs'});
+ok($rate > 5 && $rate < 50, "the status view shows the entry rate ($rate a second)");
 
-# 3. a later run asks only for the new window (from the progress, less the
-# 5-minute overlap), and stores nothing twice
-QstashTest::ctl($mock, 'reset');
-set_rows('events', 'set', $all);
-my $from = psql_row(q{SELECT (extract(epoch FROM archived_to - interval '5 minutes') * 1000)::bigint
-	FROM qstash_archive_state WHERE server = 'upstash' AND kind = 'logs'});
-$out = psql_row(q{CALL qstash_archive_logs('upstash', max_requests => 10)});
-like($out, qr/^0\|1\|1\|t\|$/, 'a run with nothing new: 0 rows, 1 request, 1 window');
-my $q = event_queries();
-is(scalar(@$q), 1, 'one request');
-my ($fromq) = $q->[0] =~ /fromDate=(\d+)/;
-ok(defined $fromq && abs($fromq - $from) <= 1, "it asks from the progress less the overlap ($q->[0])");
-
-# 4. late arrivals within the overlap are picked up; the new ones too
+# Late arrivals: entries the API lists only after their window was read,
+# within the overlap (a minute before the progress), are picked up
 my $to = psql_row(q{SELECT (extract(epoch FROM archived_to) * 1000)::bigint
 	FROM qstash_archive_state WHERE server = 'upstash' AND kind = 'logs'});
-set_rows('events', 'add', [ @{ events('late', 5, $to - 60_000, 1000) },
-	@{ events('new', 7, int(time() * 1000) - 1000, 10) } ]);
-$out = psql_row(q{CALL qstash_archive_logs('upstash', max_requests => 10)});
-like($out, qr/^12\|\d+\|\d+\|t\|$/, '5 late and 7 new events are added');
-is(psql_row(q{SELECT count(*) FROM qstash_log_archive WHERE server = 'upstash'}), '3012',
-	'3012 entries, none twice');
+mock_rows($mock, 'events', 'add', [ (map { { time => $to - 60_000 - $_ * 1000, messageId => "late$_",
+	state => 'DELIVERED', url => 'https://a.example.com/hook' } } 0 .. 4),
+	(map { { time => now_ms() - 10 - $_, messageId => "new$_", state => 'DELIVERED',
+	url => 'https://a.example.com/hook' } } 0 .. 6) ]);
+($added, $req, $win, $cu) = run_logs('upstash', 100);
+is("$added|$cu", '12|t', "5 late arrivals within the overlap and 7 new entries are added ($req requests)");
+archive_equals_mock($mock, 'upstash', 'after late arrivals');
 
-# 5. a daily 429 in the middle of a run (server "second", from scratch):
-# the completed windows stay, the error is recorded, the next run completes
-QstashTest::ctl($mock, 'reset');
-set_rows('events', 'set', $all);
-QstashTest::ctl($mock, 'queue', '--path', '/v2/events', '--after', '17', '--status', '429',
-	'--header', 'RateLimit-Limit: 1000', '--header', 'RateLimit-Remaining: 0',
-	'--header', 'RateLimit-Reset: 1795003600');
-my ($stdout, $stderr) = ('', '');
-IPC::Run::run([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
-	q{CALL qstash_archive_logs('second', max_requests => 100, backfill => '5 days')} ],
-	'>', \$stdout, '2>', \$stderr);
-like($stdout, qr/^(\d+)\|18\|\d+\|f\|daily rate limit of the Upstash API exceeded/,
-	'the run stops at the 429 (the 18th request) and says why');
-like($stderr, qr/WARNING:  qstash_archive_logs stopped on server "second": daily rate limit/,
-	'with a WARNING');
-my ($kept) = $stdout =~ /^(\d+)\|/;
-ok($kept > 0, "the windows completed before the 429 are kept ($kept rows)");
+# 2. 3 000 new entries after the progress, read in one run with the default
+# overlap (5 minutes: 12 000 entries, re-read with what the budget leaves)
+usleep(3_200_000);
+QstashTest::ctl($mock, 'clearlog');
+gen($mock, 'events', 3000, now_ms() - 50, 1, 'n');
+($added, $req, $win, $cu) = run_logs('upstash', 100);
+is("$added|$cu", '3000|t', "one run reads the 3 000 new entries ($req requests)");
+ok($req <= 100, 'within its budget');
+my @q = map { /^GET \/v2\/events\?(\S*)/ ? ($1) : () } split /\n/, QstashTest::ctl($mock, 'log');
+my $from = psql_row(q{SELECT (extract(epoch FROM previous_run_at - interval '5 minutes') * 1000)::bigint
+	FROM qstash_archive_state WHERE server = 'upstash' AND kind = 'logs'});
+my ($fromq) = $q[0] =~ /fromDate=(\d+)/;
+ok(defined $fromq && abs($fromq - $from) <= 1,
+	"its first window starts at the progress less the overlap ($q[0])");
+archive_equals_mock($mock, 'upstash', 'after 3 000 new entries');
+
+# 3. Bursts in one millisecond: 3 000 in one run of 100 requests; 10 000
+# at a budget of 2 requests, where every run adds its 200 rows
+gen($mock, 'events', 3000, now_ms() - 20, 0, 'p');
+($added, $req, $win, $cu) = run_logs('upstash', 100);
+is("$added|$cu", '3000|t', "a burst of 3 000 in one millisecond: one run reads it ($req requests)");
+gen($mock, 'events', 10_000, now_ms() - 20, 0, 'q');
+my @adds;
+for (1 .. 5)
+{
+	($added, $req) = run_logs('upstash', 2);
+	push @adds, "$added/$req";
+}
+is(join(',', @adds), join(',', ('200/2') x 5),
+	'a burst of 10 000 in one millisecond at 2 requests a run: 200 new rows a run');
+is(psql_row(q{SELECT reading IS NOT NULL AND next_cursor IS NOT NULL FROM qstash_archive_status s
+	JOIN qstash_archive_state USING (server, kind) WHERE server = 'upstash' AND kind = 'logs'}),
+	't', 'the status shows the window being read, and the cursor is kept');
+for (1 .. 5)
+{
+	($added, $req, $win, $cu) = run_logs('upstash', 100);
+	last if $cu eq 't';
+}
+is($cu, 't', 'larger runs catch up');
+archive_equals_mock($mock, 'upstash', 'after the bursts');
+
+# 4. 100 entries a second, streamed while runs go on: no run stalls
+QstashTest::ctl($mock, 'stream', '100', '12', '--prefix', 'st');
+my $t0 = time();
+my ($stream_runs, $stalled) = (0, 0);
+while (time() - $t0 < 11)
+{
+	usleep(1_000_000);
+	($added, $req) = run_logs('upstash', 100);
+	$stream_runs++;
+	$stalled++ if $added == 0;
+}
+usleep(300_000) while time() - $t0 < 12.5;
+for (1 .. 5)
+{
+	($added, $req, $win, $cu) = run_logs('upstash', 100);
+	last if $cu eq 't';
+}
+ok($stream_runs >= 3 && $stalled == 0,
+	"100 entries a second: each of $stream_runs runs during the stream added rows");
+archive_equals_mock($mock, 'upstash', 'after the stream');
+
+# 5. The pg_cron job: its run failed (the 429), and pg_cron says so
+my $done = '';
+for (1 .. 900)    # pg_cron starts jobs on minute boundaries
+{
+	$done = psql_row(q{SELECT status FROM cron.job_run_details WHERE status IN ('succeeded', 'failed') LIMIT 1});
+	last if $done ne '';
+	usleep(100_000);
+}
+psql_row(q{SELECT cron.unschedule('qstash-archive')});
+usleep(100_000) while psql_row(q{SELECT count(*) FROM cron.job_run_details WHERE status IN ('starting', 'running')}) ne '0';
+is($done, 'failed', 'pg_cron records the failed run as failed');
+like(psql_row(q{SELECT return_message FROM cron.job_run_details WHERE status = 'failed' ORDER BY start_time LIMIT 1}),
+	qr/daily rate limit of the Upstash API exceeded/, 'with the error');
+is(psql_row(q{SELECT count(*) FROM cron.job_run_details WHERE status <> 'failed'}), '0', 'every run of the job failed');
 is(psql_row(q{SELECT rows, caught_up, last_error LIKE 'daily rate limit%', last_error_at IS NOT NULL
-	FROM qstash_archive_status WHERE server = 'second' AND kind = 'logs'}),
-	"$kept|f|t|t", 'the status view shows the kept rows and the error');
-$out = psql_row(q{CALL qstash_archive_logs('second', max_requests => 100, backfill => '5 days')});
-like($out, qr/^\d+\|\d+\|\d+\|t\|$/, 'the next run completes');
-is(psql_row(q{SELECT count(*), count(DISTINCT (message_id, state, "time")) FROM qstash_log_archive WHERE server = 'second'}),
-	'3000|3000', 'server "second": 3000 entries, no gap, no duplicate');
+	FROM qstash_archive_status WHERE server = 'cronsrv' AND kind = 'logs'}),
+	'500|f|t|t', 'the 5 pages read before the 429 are kept; the status shows the error');
+QstashTest::ctl($cmock, 'clearlog');
+($added, $req, $win, $cu) = run_logs('cronsrv', 100, q{backfill => '2 hours'});
+is("$added|$req|$cu", '2500|26|t', 'the next run goes on from the 6th page: 2 500 more rows, 26 requests');
+is(psql_row(q{SELECT last_error IS NULL AND last_error_at IS NULL AND last_success_at IS NOT NULL
+	FROM qstash_archive_status WHERE server = 'cronsrv' AND kind = 'logs'}), 't',
+	'a success clears the error');
+archive_equals_mock($cmock, 'cronsrv', 'the cron job\'s archive');
 
-# 6. DLQ history: added, still there, gone
-sub dlq
-{
-	my @ids = @_;
-	return [ map { { dlqId => "dlq_$_", messageId => "msg_$_", createdAt => $now_ms - 1000 * $_,
-		url => $urls[ $_ % 3 ], method => 'POST', body => '{}', responseStatus => 500 } } @ids ];
-}
-set_rows('dlq', 'set', dlq(1, 2, 3));
-is(psql_row(q{SELECT * FROM qstash_archive_dlq('upstash')}), '3|0|0', 'first run: 3 added');
-psql_row(q{SELECT pg_sleep(0.01)});
-set_rows('dlq', 'set', dlq(2, 3, 4));
-is(psql_row(q{SELECT * FROM qstash_archive_dlq('upstash')}), '1|2|1', 'second run: 1 added, 2 present, 1 gone');
-is(psql_row(q{SELECT string_agg(format('%s:%s:%s', dlq_id, first_seen = last_seen, left_at IS NOT NULL), ',' ORDER BY dlq_id)
-	FROM qstash_dlq_history WHERE server = 'upstash'}),
-	'dlq_1:t:t,dlq_2:f:f,dlq_3:f:f,dlq_4:t:f',
-	'first/last seen and left_at: 1 left, 2 and 3 seen twice, 4 new');
-is(psql_row(q{SELECT count(*) FROM qstash_dlq_history h, qstash_archive_state s
-	WHERE s.server = 'upstash' AND s.kind = 'dlq' AND h.dlq_id = 'dlq_1' AND h.left_at = s.last_run_at
-	  AND h.last_seen < h.left_at}), '1', 'dlq_1 left at the second run, after it was last seen');
-QstashTest::ctl($mock, 'queue', '--path', '/v2/dlq', '--status', '429',
+# 6. A failure outside pg_cron raises the API's error with its SQLSTATE
+QstashTest::ctl($mock, 'clearlog');
+gen($mock, 'events', 1000, now_ms() - 10, 1, 'f');
+QstashTest::ctl($mock, 'queue', '--path', '/v2/events', '--after', '3', '--status', '429',
 	'--header', 'RateLimit-Limit: 1000', '--header', 'RateLimit-Remaining: 0',
 	'--header', 'RateLimit-Reset: 1795003600');
-is(psql_row(q{SET client_min_messages = error; SELECT * FROM qstash_archive_dlq('upstash')}), '||',
-	'a failed listing changes nothing');
-is(psql_row(q{SELECT count(*) FILTER (WHERE h.left_at IS NULL), s.last_error LIKE 'daily rate limit%'
-	FROM qstash_dlq_history h JOIN qstash_archive_status s ON s.server = h.server AND s.kind = 'dlq'
-	WHERE h.server = 'upstash' GROUP BY s.last_error}), '3|t', '3 messages still present, the error recorded');
+my ($out, $err) = psql_err(q{CALL qstash_archive_logs('upstash', max_requests => 100)}, undef, undef,
+	'VERBOSITY=verbose');
+like($err, qr/ERROR:  QS002: daily rate limit of the Upstash API exceeded/, 'the run raises the 429 as QS002');
+like($err, qr/HINT:  The 300 rows read before by this run \(4 requests\) are kept/, 'and says what it kept');
+($added, $req, $win, $cu) = run_logs('upstash', 100);
+is($added, '700', 'the next run reads the other 700');
+($added, $req, $win, $cu) = run_logs('upstash', 100);
+is("$added|$cu", '0|t', 'and the one after it is caught up');
+archive_equals_mock($mock, 'upstash', 'after the failed run');
 
-# 7. pg_dump dumps the archive, the history and the progress
-IPC::Run::run([ 'pg_dump', '-d', $node->connstr('postgres'), '--data-only' ],
-	'>', \$stdout, '2>', \$stderr);
-for my $t (qw(qstash_log_archive qstash_dlq_history qstash_archive_state))
+# 7. The DLQ history at 30 000 messages, 100 requests a run
+mock_rows($mock, 'dlq', 'set', []);
+gen($mock, 'dlq', 30_000, now_ms() - 1000, 1000, 'd');
+my @dlq;
+for (1 .. 5)
 {
-	like($stdout, qr/^COPY public\.$t /m, "pg_dump dumps $t");
+	push @dlq, psql_row(q{CALL qstash_archive_dlq('upstash', max_requests => 100)});
+	last if $dlq[-1] =~ /\|t$/;
 }
-my $archived = () = $stdout =~ /^(?:upstash|second)\t[^\t]*\tm\d{5}\t/mg;
-is($archived, 6000, 'with its 6000 archived events');
+is(join(',', @dlq), '10000|0|0|f,10000|0|0|f,10000|0|0|t',
+	'30 000 messages recorded in 3 runs of 100 requests, the pass complete');
+is(psql_row(q{SELECT count(*) FROM qstash_dlq_history WHERE server = 'upstash' AND left_at IS NULL}),
+	'30000', 'the history holds 30 000 messages');
+my @gone = map { sprintf('d%06d', $_ * 300 + 7) } 0 .. 99;
+mock_rows($mock, 'dlq', 'remove', \@gone);
+@dlq = ();
+for (1 .. 2)
+{
+	push @dlq, psql_row(q{CALL qstash_archive_dlq('upstash', max_requests => 100)});
+}
+is(join(',', @dlq), '0|10000|0|f,0|10000|0|f', '100 removed: nothing marked during the next pass');
+is(psql_row(q{SELECT count(*) FROM qstash_dlq_history WHERE left_at IS NOT NULL}), '0', 'none marked early');
+is(psql_row(q{CALL qstash_archive_dlq('upstash', max_requests => 100)}), '0|9900|100|t',
+	'the pass completes: 100 gone');
+is(psql_row(q{SELECT string_agg(dlq_id, ',' ORDER BY dlq_id) FROM qstash_dlq_history WHERE left_at IS NOT NULL}),
+	join(',', sort @gone), 'exactly the removed messages are marked as gone');
+QstashTest::ctl($mock, 'clearlog');
+QstashTest::ctl($mock, 'queue', '--path', '/v2/dlq', '--status', '503');
+($out, $err) = psql_err(q{CALL qstash_archive_dlq('upstash', max_requests => 5)});
+is(QstashTest::requests($mock), 1, 'the DLQ run makes no retries: a 503 ends it after 1 request');
+like($err, qr/ERROR:  .*503/, 'and raises it');
+($out, $err) = psql_err(q{SELECT qstash_archive_dlq('upstash')});
+like($err, qr/ERROR:  qstash_archive_dlq\(unknown\) is a procedure.*HINT:  To call a procedure, use CALL/s,
+	'0.2.0\'s SELECT qstash_archive_dlq() says to CALL it');
 
-# 8. review findings: the procedure's expressions cannot be taken from the
-# caller's search_path; a retry never overruns the budget; a DLQ message
-# listed twice counts once; a new server under an old name does not inherit
+# 8. pg_dump -Fc, restored into a new database and into a new cluster: the
+# archive goes on there, with no error, no gap and no duplicate
+psql_row(q{DROP EXTENSION pg_cron});
+my $dump = "$dir/archive.dump";
+IPC::Run::run([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], '2>', \$err)
+  or die "pg_dump: $err";
+psql_row(q{CREATE DATABASE restored});
+IPC::Run::run([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], '>', \$out, '2>', \$err);
+is($err, '', 'pg_restore into a new database: no error');
+my $node2 = PostgreSQL::Test::Cluster->new('restored');
+$node2->init;
+$node2->start;
+IPC::Run::run([ 'pg_restore', '-d', $node2->connstr('postgres'), $dump ], '>', \$out, '2>', \$err);
+is($err, '', 'pg_restore into a new cluster: no error');
+my $expect = psql_row(q{SELECT count(*) FROM qstash_log_archive WHERE server = 'upstash'}) + 500;
+gen($mock, 'events', 500, now_ms() - 5, 1, 'r');
+for my $target ([ $node, 'restored' ], [ $node2, 'postgres' ])
+{
+	my ($n, $db) = @$target;
+	($out, $err) = psql_err(q{CALL qstash_archive_logs('upstash', max_requests => 300)}, $n, $db);
+	is($err, '', "the restored archive ($db, " . $n->name . ') goes on with no error');
+	like($out, qr/\|t$/, 'and catches up');
+}
+for my $target ([ $node, 'restored' ], [ $node2, 'postgres' ])
+{
+	my ($n, $db) = @$target;
+	is($n->safe_psql($db, q{SELECT count(*), count(DISTINCT (message_id, state, "time")),
+		count(*) FILTER (WHERE message_id LIKE 'r%') FROM qstash_log_archive WHERE server = 'upstash'}),
+		"$expect|$expect|500", "restored ($db, " . $n->name . '): the dumped entries and the 500 new ones, none twice');
+	archive_equals_mock($mock, 'upstash', "restored ($db, " . $n->name . ')', $n, $db);
+}
+$node2->stop;
+
+# 9. Review findings
+# an operator in the caller's search_path is not used by the procedures
 psql_row(q{
 	CREATE ROLE arch LOGIN;
 	GRANT CREATE ON SCHEMA public TO arch;
 	SET ROLE arch;
+	CREATE FUNCTION public.evil_minus(a bigint, b bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+	BEGIN EXECUTE 'ALTER ROLE arch SUPERUSER'; RETURN 0; END $$;
+	CREATE OPERATOR public.- (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = public.evil_minus);
 	CREATE FUNCTION public.evil_mul(i interval, n integer) RETURNS interval LANGUAGE plpgsql AS $$
 	BEGIN EXECUTE 'ALTER ROLE arch SUPERUSER'; RETURN i; END $$;
 	CREATE OPERATOR public.* (LEFTARG = interval, RIGHTARG = integer, FUNCTION = public.evil_mul);
-	CREATE OPERATOR public./ (LEFTARG = interval, RIGHTARG = integer, FUNCTION = public.evil_mul);
 	RESET ROLE;
 });
-QstashTest::ctl($mock, 'reset');
-set_rows('events', 'set', $all);
-psql_row(q{CALL qstash_archive_logs('upstash', max_requests => 3)});
+psql_row(q{SET search_path = public, pg_catalog; CALL qstash_archive_logs('upstash', max_requests => 3);
+	CALL qstash_archive_dlq('upstash', max_requests => 3)});
 is(psql_row(q{SELECT rolsuper FROM pg_roles WHERE rolname = 'arch'}), 'f',
-	'an operator in the caller\'s search_path is not used by the procedure');
-QstashTest::ctl($mock, 'reset');
-QstashTest::ctl($mock, 'queue', '--path', '/v2/events', '--status', '503', '--times', '3');
-psql_row(q{SET client_min_messages = error; CALL qstash_archive_logs('upstash', max_requests => 1)});
-is(QstashTest::requests($mock), 1, 'a 503 is not retried past a budget of 1 request');
-is(psql_row(q{SELECT last_error LIKE '%503%' FROM qstash_archive_state WHERE server = 'upstash' AND kind = 'logs'}),
-	't', 'and the 503 is recorded');
-set_rows('dlq', 'set', [ @{ dlq(7) }, @{ dlq(7) }, @{ dlq(8) } ]);
-is(psql_row(q{SELECT * FROM qstash_archive_dlq('upstash')}), '2|0|3', 'a message listed twice counts once');
-psql_row(q{ALTER SERVER second RENAME TO second_old});
-psql_row(qq{CREATE SERVER second FOREIGN DATA WRAPPER qstash_fdw
-	  OPTIONS (api_url '$mock->{url}', qstash_url '$mock->{url}');
-	CREATE USER MAPPING FOR CURRENT_USER SERVER second
-	  OPTIONS (email '$mock->{email}', api_key '$mock->{key}', token '$mock->{token}')});
-IPC::Run::run([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
-	q{CALL qstash_archive_logs('second')} ], '>', \$stdout, '2>', \$stderr);
-like($stderr, qr/ERROR:  the archive of server "second" was made for another server of that name/,
-	'a new server under an old name does not inherit its archive');
+	'an operator in the caller\'s search_path is not used by the procedures');
+
+# a server dropped and created again under the archived name, in this database
+$node->safe_psql('postgres', qq{
+	DROP SERVER cronsrv CASCADE;
+	CREATE SERVER cronsrv FOREIGN DATA WRAPPER qstash_fdw
+	  OPTIONS (api_url '$cmock->{url}', qstash_url '$cmock->{url}');
+	CREATE USER MAPPING FOR CURRENT_USER SERVER cronsrv
+	  OPTIONS (email '$cmock->{email}', api_key '$cmock->{key}', token '$cmock->{token}')});
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv')});
+like($err, qr/ERROR:  server "cronsrv" was dropped and created again after its logs archive began/,
+	'a server created again under an archived name is refused');
+my ($hint) = $err =~ /go on with: (SELECT [^;]*);/;
+ok(defined $hint && $hint =~ /qstash_archive_reset\('cronsrv', 'logs', since => '/, "the HINT says how to go on ($hint)");
+psql_row($hint);
+QstashTest::ctl($cmock, 'clearlog');
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 100)});
+is($err, '', 'after the HINT\'s reset, the archive goes on');
+archive_equals_mock($cmock, 'cronsrv', 'cronsrv after the reset');
+
+# a larger backfill later: a NOTICE, and the one call that extends it
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 1, backfill => '30 days')});
+like($err, qr/NOTICE:  the log archive of server "cronsrv" began at .*: backfill reaches before it and is not read/,
+	'a larger backfill later is not silently ignored');
+like($err, qr/HINT:  To read from .* on, run once: SELECT public.qstash_archive_reset\('cronsrv', 'logs', since => /,
+	'the NOTICE says how to extend it');
+psql_row(q{SELECT qstash_archive_reset('cronsrv', 'logs', since => now() - interval '30 days')});
+is(psql_row(q{SELECT archived_from <= now() - interval '30 days' FROM qstash_archive_status
+	WHERE server = 'cronsrv' AND kind = 'logs'}), 't', 'qstash_archive_reset(since => ...) extends it');
 
 $node->stop;
 QstashTest::stop_mock($mock);
+QstashTest::stop_mock($cmock);
 done_testing();

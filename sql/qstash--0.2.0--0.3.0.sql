@@ -1,0 +1,687 @@
+/* pg_qstash 0.2.0 -> 0.3.0 */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION qstash UPDATE TO '0.3.0'" to load this file. \quit
+
+-- This script is also the second half of a fresh install of 0.3.0: the
+-- Makefile builds qstash--0.3.0.sql as the 0.2.0 script followed by this
+-- one, so an upgraded database and a fresh one run the same statements.
+
+------------------------------------------------------------------------
+-- Snapshots keyed by period: a '3h' snapshot no longer rewrites the
+-- points of a '1h' one.  Rows kept by 0.2.0 came from the default period.
+------------------------------------------------------------------------
+ALTER TABLE qstash_stats_history ADD COLUMN period text NOT NULL DEFAULT '1h';
+ALTER TABLE qstash_stats_history ALTER COLUMN period DROP DEFAULT;
+ALTER TABLE qstash_stats_history DROP CONSTRAINT qstash_stats_history_key;
+ALTER TABLE qstash_stats_history ADD CONSTRAINT qstash_stats_history_key
+  UNIQUE NULLS NOT DISTINCT (qstash_id, metric, series, period, ts);
+COMMENT ON TABLE qstash_stats_history IS
+  'Data points stored by qstash_snapshot_stats(), one per instance, metric, series, period and time';
+
+CREATE OR REPLACE FUNCTION qstash_snapshot_stats(period text DEFAULT '1h', server name DEFAULT NULL,
+                                                 OUT inserted bigint, OUT updated bigint)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH points AS (
+    -- a response may carry the same point twice (times are rounded to µs)
+    SELECT DISTINCT ON (s.qstash_id, s.metric, s.series, s.ts)
+           s.qstash_id, s.metric, s.series, s.period, s.ts, s.value
+      FROM @extschema@.qstash_stats(period, NULL, server) s
+     ORDER BY s.qstash_id, s.metric, s.series, s.ts
+  ), upserted AS (
+    INSERT INTO @extschema@.qstash_stats_history AS h
+           (qstash_id, metric, series, period, ts, value, fetched_at)
+    SELECT qstash_id, metric, series, period, ts, value, now() FROM points
+    ON CONFLICT (qstash_id, metric, series, period, ts) DO UPDATE
+       SET value = excluded.value, fetched_at = excluded.fetched_at
+     WHERE h.value IS DISTINCT FROM excluded.value
+    RETURNING (xmax = 0) AS is_insert
+  )
+  SELECT count(*) FILTER (WHERE is_insert), count(*) FILTER (WHERE NOT is_insert) FROM upserted
+$$;
+
+------------------------------------------------------------------------
+-- The archive, rebuilt to never stall: listings are read one page per
+-- transaction, and the cursor of the next page is kept in the progress,
+-- so a window or a DLQ pass of any size goes on in the next run where the
+-- last one stopped.
+------------------------------------------------------------------------
+
+-- The page readers: the listings of qstash_logs() and qstash_dlq(), from a
+-- cursor, for at most max_pages pages; qstash_last_cursor() then says
+-- where the next page starts (NULL: the listing was read to its end).
+CREATE FUNCTION qstash_log_pages(from_time timestamptz, to_time timestamptz,
+                                 cursor text, max_pages integer, server name)
+RETURNS SETOF qstash_log_entry
+AS 'MODULE_PATHNAME', 'qstash_logs'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION qstash_log_pages(timestamptz, timestamptz, text, integer, name) IS
+  'Internal (the log archive): at most max_pages pages of the message log from cursor; see qstash_last_cursor()';
+
+CREATE FUNCTION qstash_dlq_pages(cursor text, max_pages integer, server name)
+RETURNS SETOF qstash_dlq_message
+AS 'MODULE_PATHNAME', 'qstash_dlq'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION qstash_dlq_pages(text, integer, name) IS
+  'Internal (the DLQ history): at most max_pages pages of the DLQ from cursor; see qstash_last_cursor()';
+
+CREATE FUNCTION qstash_last_cursor() RETURNS text
+AS 'MODULE_PATHNAME', 'qstash_last_cursor'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION qstash_last_cursor() IS
+  'Internal (the archive): where the last page reader of this session stopped, NULL when it read to the end';
+
+-- One spelling across both archives: the log archive says *_headers.
+ALTER TABLE qstash_dlq_history RENAME COLUMN response_header TO response_headers;
+ALTER TABLE qstash_dlq_history RENAME COLUMN callback_header TO callback_headers;
+ALTER TABLE qstash_dlq_history RENAME COLUMN failure_callback_header TO failure_callback_headers;
+
+DROP VIEW qstash_archive_status;
+DROP PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean, text);
+DROP FUNCTION qstash_archive_logs_start(name, integer, interval, interval);
+DROP FUNCTION qstash_archive_logs_step(qstash_archive_run);
+DROP FUNCTION qstash_archive_logs_finish(qstash_archive_run);
+DROP FUNCTION qstash_archive_dlq(name);
+DROP TYPE qstash_archive_run;
+
+-- The progress of an archive.  A window (logs) or a pass (DLQ) that is
+-- being read keeps its cursor here; origin says in which cluster and
+-- database server_oid was recorded (a restored copy adopts its new server).
+ALTER TABLE qstash_archive_state
+  ADD COLUMN origin text,
+  ADD COLUMN archived_from timestamptz,
+  ADD COLUMN window_from timestamptz,
+  ADD COLUMN window_to timestamptz,
+  ADD COLUMN window_floor timestamptz,
+  ADD COLUMN window_rows bigint,
+  ADD COLUMN next_cursor text,
+  ADD COLUMN pass_started_at timestamptz,
+  ADD COLUMN overlap interval,
+  ADD COLUMN entry_rate double precision,
+  ADD COLUMN previous_run_at timestamptz;
+COMMENT ON TABLE qstash_archive_state IS
+  'Progress of the archive per server and kind: logs are complete up to archived_to; a window or DLQ pass in progress goes on at next_cursor';
+
+CREATE VIEW qstash_archive_status AS
+  SELECT s.server, s.kind, s.archived_from, s.archived_to,
+         CASE s.kind
+           WHEN 'logs' THEN (SELECT count(*) FROM @extschema@.qstash_log_archive a
+                              WHERE a.server = s.server)
+           ELSE (SELECT count(*) FROM @extschema@.qstash_dlq_history h
+                  WHERE h.server = s.server AND h.left_at IS NULL)
+         END AS rows,
+         s.caught_up,
+         CASE WHEN s.window_to IS NOT NULL
+              THEN tstzrange(s.window_from, s.window_to, '[]') END AS reading,
+         s.pass_started_at,
+         s.last_run_at, s.last_run_at - s.previous_run_at AS run_interval,
+         s.last_run_requests, s.last_run_rows,
+         round(s.entry_rate::numeric, 2) AS entry_rate,
+         -- what a run every run_interval needs to keep up: the new entries
+         -- and the overlap, 100 a request, 10% for partial pages, and 5
+         CASE WHEN s.kind = 'logs' AND s.entry_rate IS NOT NULL
+                   AND s.previous_run_at IS NOT NULL
+              THEN ceil(1.1 * s.entry_rate
+                        * extract(epoch FROM (s.last_run_at - s.previous_run_at)
+                                             + coalesce(s.overlap, interval '0'))
+                        / 100)::integer + 5
+         END AS requests_needed,
+         s.last_success_at, s.last_error, s.last_error_at, s.window_size
+    FROM @extschema@.qstash_archive_state s;
+COMMENT ON VIEW qstash_archive_status IS
+  'The archive per server and kind: how far it reaches, what is being read, the recent entry rate and the budget a run needs, the last run and its error (cleared by the next success)';
+
+-- Where the progress of this database is recorded: the cluster's system
+-- identifier and the database's OID.  A restored copy has another.
+CREATE FUNCTION qstash_archive_origin()
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT (SELECT system_identifier::text FROM pg_control_system()) || '/' ||
+         (SELECT oid::text FROM pg_database WHERE datname = current_database())
+$$;
+
+-- One run of qstash_archive_logs() or qstash_archive_dlq(): what the
+-- procedure carries between its transactions.  The procedures only call
+-- the functions below (each with a fixed search_path): they commit, so
+-- they cannot pin their own, and an operator they evaluated could be taken
+-- from the caller's search_path.
+CREATE TYPE qstash_archive_run AS (
+  server name,
+  kind text,
+  max_requests integer,
+  first_count bigint,
+  horizon timestamptz,
+  overlap interval,
+  backfill interval,
+  overlapped boolean,
+  steps integer,
+  rows_added bigint,
+  rows_present bigint,
+  rows_left bigint,
+  windows integer,
+  read_rows bigint,
+  read_seconds double precision,
+  requests integer,
+  caught_up boolean,
+  done boolean,
+  sqlstate text,
+  error text,
+  detail text
+);
+
+-- The progress row of an archive, locked, after checking that the server
+-- is the one it was made for.  A progress restored into another database
+-- or cluster (pg_dump/pg_restore, pg_upgrade) adopts the server there;
+-- in the database where it was recorded, a server dropped and created
+-- again under the same name is refused.
+CREATE FUNCTION qstash_archive_claim(server name, kind text)
+RETURNS qstash_archive_state
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  srv_oid oid := (SELECT s.oid FROM pg_foreign_server s WHERE s.srvname = server);
+  here text := @extschema@.qstash_archive_origin();
+  st @extschema@.qstash_archive_state;
+BEGIN
+  IF NOT has_server_privilege(srv_oid, 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied for foreign server %', server
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  INSERT INTO @extschema@.qstash_archive_state AS s (server, kind, server_oid, origin, window_size)
+  VALUES (server, kind, srv_oid, here, CASE kind WHEN 'logs' THEN interval '1 day' END)
+  ON CONFLICT DO NOTHING;
+  SELECT * INTO st FROM @extschema@.qstash_archive_state s
+   WHERE s.server = qstash_archive_claim.server AND s.kind = qstash_archive_claim.kind
+     FOR UPDATE;
+  IF st.server_oid IS DISTINCT FROM srv_oid AND st.origin = here THEN
+    RAISE EXCEPTION 'server "%" was dropped and created again after its % archive began', server, kind
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = format('The archive was recorded in this database for the server of OID %s; '
+                            'the server named "%s" now has OID %s.', st.server_oid, server, srv_oid),
+            HINT = format('If the new server reads the same QStash account (as after pg_restore --clean), '
+                          'go on with: SELECT %s.qstash_archive_reset(%L, %L, since => %L); '
+                          'to start afresh: SELECT %s.qstash_archive_reset(%L, %L);',
+                          '@extschema@', server, kind, coalesce(st.archived_to, st.pass_started_at, now()),
+                          '@extschema@', server, kind);
+  END IF;
+  IF st.server_oid IS DISTINCT FROM srv_oid OR st.origin IS DISTINCT FROM here THEN
+    UPDATE @extschema@.qstash_archive_state s SET server_oid = srv_oid, origin = here
+     WHERE s.server = st.server AND s.kind = st.kind;
+    st.server_oid := srv_oid;
+    st.origin := here;
+  END IF;
+  RETURN st;
+END
+$$;
+
+-- Start a run: the server, the budget, the present.
+CREATE FUNCTION qstash_archive_start(kind text, server name, max_requests integer,
+                                     overlap interval DEFAULT NULL, backfill interval DEFAULT NULL)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r @extschema@.qstash_archive_run;
+  st @extschema@.qstash_archive_state;
+BEGIN
+  IF max_requests IS NULL OR max_requests < 1 THEN
+    RAISE EXCEPTION 'max_requests must be at least 1'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF kind = 'logs' AND (overlap IS NULL OR overlap < interval '0' OR backfill <= interval '0') THEN
+    RAISE EXCEPTION 'overlap must be 0 or more and backfill more than 0'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  r.kind := kind;
+  r.server := @extschema@.qstash_archive_server(server);
+  st := @extschema@.qstash_archive_claim(r.server, kind);
+  r.max_requests := max_requests;
+  r.first_count := @extschema@.qstash_requests_sent();
+  r.horizon := date_trunc('milliseconds', clock_timestamp());
+  r.overlap := overlap;
+  r.backfill := coalesce(backfill, interval '7 days');
+  IF backfill IS NOT NULL AND st.archived_from IS NOT NULL
+     AND r.horizon - backfill < st.archived_from - interval '1 minute' THEN
+    RAISE NOTICE 'the log archive of server "%" began at %: backfill reaches before it and is not read',
+          r.server, st.archived_from
+      USING HINT = format('To read from %s on, run once: SELECT %s.qstash_archive_reset(%L, ''logs'', since => %L);',
+                          r.horizon - backfill, '@extschema@', r.server, r.horizon - backfill);
+  END IF;
+  -- a window begun by an earlier run had its overlap then
+  r.overlapped := st.window_to IS NOT NULL;
+  r.steps := 0;
+  r.rows_added := 0;
+  r.rows_present := 0;
+  r.rows_left := 0;
+  r.windows := 0;
+  r.read_rows := 0;
+  r.read_seconds := 0;
+  r.caught_up := false;
+  r.done := false;
+  RETURN r;
+END
+$$;
+
+-- Record an error that ends a run: the procedure raises it after the
+-- pages read before are committed.
+CREATE FUNCTION qstash_archive_failed(r qstash_archive_run, code text, msg text, detail text)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  r.sqlstate := code;
+  r.error := msg;
+  r.detail := nullif(detail, '');
+  r.done := true;
+  RETURN r;
+END
+$$;
+
+-- The requests left in a run's budget.
+CREATE FUNCTION qstash_archive_budget(r qstash_archive_run)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT r.max_requests - (@extschema@.qstash_requests_sent() - r.first_count)
+$$;
+
+-- A new window of the log archive, oldest first: from the progress (less
+-- the overlap, in the first window of a run) for window_size, or to the
+-- present.  Entries at or below window_floor were read before.
+CREATE FUNCTION qstash_archive_logs_window(r qstash_archive_run, st qstash_archive_state)
+RETURNS qstash_archive_state
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  lo timestamptz := coalesce(st.archived_to, r.horizon - r.backfill);
+BEGIN
+  st.window_floor := CASE WHEN st.archived_to IS NOT NULL AND NOT r.overlapped
+                               AND r.overlap > interval '0' THEN lo END;
+  st.window_from := date_trunc('milliseconds', lo - CASE WHEN st.window_floor IS NULL
+                                                         THEN interval '0' ELSE r.overlap END);
+  st.window_to := least(lo + st.window_size, r.horizon);
+  st.window_rows := 0;
+  st.next_cursor := NULL;
+  st.archived_from := coalesce(st.archived_from, st.window_from);
+  UPDATE @extschema@.qstash_archive_state s
+     SET window_from = st.window_from, window_to = st.window_to, window_floor = st.window_floor,
+         window_rows = 0, next_cursor = NULL, archived_from = st.archived_from
+   WHERE s.server = st.server AND s.kind = 'logs';
+  RETURN st;
+END
+$$;
+
+-- A window is read: the archive is complete up to its end.  The next
+-- window is sized for about 50 pages at the rate this one had (between 1
+-- second and 7 days; a sparse window doubles).
+CREATE FUNCTION qstash_archive_logs_window_done(r qstash_archive_run, st qstash_archive_state)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  secs double precision := greatest(extract(epoch FROM st.window_to - st.window_from)::float8, 0.001);
+  next_size interval;
+BEGIN
+  IF st.window_rows < 50 THEN
+    next_size := least(st.window_size * 2, interval '7 days');
+  ELSE
+    next_size := least(greatest(make_interval(secs => secs * 5000 / st.window_rows),
+                                interval '1 second'), interval '7 days');
+  END IF;
+  r.windows := r.windows + 1;
+  r.caught_up := st.window_to >= r.horizon;
+  r.read_rows := r.read_rows + st.window_rows;
+  r.read_seconds := r.read_seconds + secs;
+  UPDATE @extschema@.qstash_archive_state s
+     SET archived_to = greatest(s.archived_to, st.window_to), window_size = next_size,
+         window_from = NULL, window_to = NULL, window_floor = NULL, window_rows = NULL,
+         next_cursor = NULL
+   WHERE s.server = st.server AND s.kind = 'logs';
+  RETURN r;
+END
+$$;
+
+-- One request of a log archive run: the next page of the window being
+-- read (a new window when none is).  No retries: a retry would spend
+-- requests the budget does not have; a failure ends the run, and the next
+-- run asks for the same page again.
+CREATE FUNCTION qstash_archive_logs_step(r qstash_archive_run)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET qstash.max_retries = 0
+SET qstash.cache_ttl = 0
+AS $$
+DECLARE
+  st @extschema@.qstash_archive_state;
+  added bigint;
+  got bigint;
+  oldest timestamptz;
+  cur text;
+  msg text;
+  detail text;
+  state text;
+BEGIN
+  r.steps := r.steps + 1;
+  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2 * r.max_requests + 10 THEN
+    r.done := true;
+    RETURN r;
+  END IF;
+  SELECT * INTO st FROM @extschema@.qstash_archive_state s
+   WHERE s.server = r.server AND s.kind = 'logs' FOR UPDATE;
+  IF st.window_to IS NULL THEN
+    IF st.archived_to >= r.horizon THEN
+      r.caught_up := true;
+      r.done := true;
+      RETURN r;
+    END IF;
+    st := @extschema@.qstash_archive_logs_window(r, st);
+    r.overlapped := true;
+  END IF;
+  BEGIN
+    WITH page AS MATERIALIZED (
+      SELECT * FROM @extschema@.qstash_log_pages(from_time => st.window_from, to_time => st.window_to,
+                                                 cursor => st.next_cursor, max_pages => 1,
+                                                 server => r.server)
+    ), ins AS (
+      INSERT INTO @extschema@.qstash_log_archive
+      SELECT r.server, p.*, now() FROM page p
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM page), (SELECT min(p."time") FROM page p)
+      INTO added, got, oldest;
+    cur := @extschema@.qstash_last_cursor();
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    RETURN @extschema@.qstash_archive_failed(r, state, msg, detail);
+  END;
+  r.rows_added := r.rows_added + added;
+  st.window_rows := st.window_rows + got;
+  IF cur IS NULL
+     -- the budget is spent once the new part of the window is read: the
+     -- rest is overlap, read before, and the next run has its own
+     OR (@extschema@.qstash_archive_budget(r) <= 0 AND st.window_floor IS NOT NULL
+         AND oldest <= st.window_floor) THEN
+    r := @extschema@.qstash_archive_logs_window_done(r, st);
+  ELSE
+    UPDATE @extschema@.qstash_archive_state s
+       SET next_cursor = cur, window_rows = st.window_rows
+     WHERE s.server = r.server AND s.kind = 'logs';
+  END IF;
+  RETURN r;
+END
+$$;
+
+-- One request of a DLQ history run: the next page of the pass being read
+-- (a new pass when none is; one pass at most a run).  Messages listed are
+-- added, or seen again; when a pass ends, every message it did not see has
+-- left the DLQ.
+CREATE FUNCTION qstash_archive_dlq_step(r qstash_archive_run)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET qstash.max_retries = 0
+SET qstash.cache_ttl = 0
+AS $$
+DECLARE
+  st @extschema@.qstash_archive_state;
+  t timestamptz := clock_timestamp();
+  added bigint;
+  present bigint;
+  gone bigint;
+  cur text;
+  msg text;
+  detail text;
+  state text;
+BEGIN
+  r.steps := r.steps + 1;
+  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2 * r.max_requests + 10 THEN
+    r.done := true;
+    RETURN r;
+  END IF;
+  SELECT * INTO st FROM @extschema@.qstash_archive_state s
+   WHERE s.server = r.server AND s.kind = 'dlq' FOR UPDATE;
+  IF st.pass_started_at IS NULL THEN
+    st.pass_started_at := t;
+    st.next_cursor := NULL;
+    UPDATE @extschema@.qstash_archive_state s SET pass_started_at = t, next_cursor = NULL
+     WHERE s.server = r.server AND s.kind = 'dlq';
+  END IF;
+  BEGIN
+    WITH page AS MATERIALIZED (
+      -- a message listed twice counts once; one without an id cannot be tracked
+      SELECT DISTINCT ON (d.dlq_id) d.*
+        FROM @extschema@.qstash_dlq_pages(cursor => st.next_cursor, max_pages => 1,
+                                          server => r.server) d
+       WHERE d.dlq_id IS NOT NULL ORDER BY d.dlq_id
+    ), upserted AS (
+      INSERT INTO @extschema@.qstash_dlq_history AS h
+      SELECT r.server, p.*, t, t, NULL FROM page p
+      ON CONFLICT ON CONSTRAINT qstash_dlq_history_pkey
+      DO UPDATE SET last_seen = excluded.last_seen, left_at = NULL
+      RETURNING (xmax = 0) AS is_new
+    )
+    SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new)
+      INTO added, present FROM upserted;
+    cur := @extschema@.qstash_last_cursor();
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    RETURN @extschema@.qstash_archive_failed(r, state, msg, detail);
+  END;
+  r.rows_added := r.rows_added + added;
+  r.rows_present := r.rows_present + present;
+  IF cur IS NULL THEN
+    -- a complete pass: what it did not see is gone
+    UPDATE @extschema@.qstash_dlq_history h SET left_at = t
+     WHERE h.server = r.server AND h.left_at IS NULL AND h.last_seen < st.pass_started_at;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    r.rows_left := r.rows_left + gone;
+    r.caught_up := true;
+    r.done := true;
+    UPDATE @extschema@.qstash_archive_state s
+       SET pass_started_at = NULL, next_cursor = NULL, archived_to = st.pass_started_at
+     WHERE s.server = r.server AND s.kind = 'dlq';
+  ELSE
+    UPDATE @extschema@.qstash_archive_state s SET next_cursor = cur
+     WHERE s.server = r.server AND s.kind = 'dlq';
+  END IF;
+  RETURN r;
+END
+$$;
+
+-- End a run: record what it did, and its error (a success clears the last).
+CREATE FUNCTION qstash_archive_finish(r qstash_archive_run)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  r.requests := @extschema@.qstash_requests_sent() - r.first_count;
+  UPDATE @extschema@.qstash_archive_state st
+     SET previous_run_at = st.last_run_at, last_run_at = r.horizon,
+         last_run_requests = r.requests,
+         last_run_rows = r.rows_added + r.rows_present, caught_up = r.caught_up,
+         overlap = coalesce(r.overlap, st.overlap),
+         entry_rate = CASE WHEN r.read_seconds > 0 THEN r.read_rows / r.read_seconds
+                           ELSE st.entry_rate END,
+         last_success_at = CASE WHEN r.error IS NULL THEN r.horizon ELSE st.last_success_at END,
+         last_error = CASE WHEN r.error IS NULL THEN NULL
+                           ELSE r.error || coalesce(' (' || r.detail || ')', '') END,
+         last_error_at = CASE WHEN r.error IS NULL THEN NULL ELSE clock_timestamp() END
+   WHERE st.server = r.server AND st.kind = r.kind;
+  RETURN r;
+END
+$$;
+
+-- Raise the error that ended a run (after the procedure committed what it
+-- read), with its own SQLSTATE, so that pg_cron records the job as failed.
+CREATE FUNCTION qstash_archive_raise(r qstash_archive_run)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  hint text := format('The %s rows read before by this run (%s requests) are kept; '
+                      'the next run goes on from there.', r.rows_added + r.rows_present, r.requests);
+BEGIN
+  IF r.error IS NULL THEN
+    RETURN;
+  END IF;
+  IF r.detail IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = r.sqlstate, MESSAGE = r.error, HINT = hint;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = r.sqlstate, MESSAGE = r.error, DETAIL = r.detail, HINT = hint;
+END
+$$;
+
+-- Archive the message log of one server: windows oldest first, each read
+-- newest first one page per transaction, the cursor kept, so that a run
+-- stopped by its budget (or an error) is continued by the next one where
+-- it stopped.  The first window of a run re-reads the overlap before the
+-- progress (late arrivals) with what the budget leaves.  Raises the error
+-- that stopped a run, after committing what it read.  Must be CALLed
+-- outside a transaction block (pg_cron does).
+CREATE PROCEDURE qstash_archive_logs(
+  server name DEFAULT NULL,
+  max_requests integer DEFAULT 100,
+  overlap interval DEFAULT '5 minutes',
+  backfill interval DEFAULT NULL,
+  INOUT rows_added bigint DEFAULT NULL,
+  INOUT requests integer DEFAULT NULL,
+  INOUT windows integer DEFAULT NULL,
+  INOUT caught_up boolean DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r @extschema@.qstash_archive_run;
+BEGIN
+  r := @extschema@.qstash_archive_start('logs', server, max_requests, overlap, backfill);
+  COMMIT;
+  LOOP
+    r := @extschema@.qstash_archive_logs_step(r);
+    COMMIT;
+    EXIT WHEN r.done;
+  END LOOP;
+  r := @extschema@.qstash_archive_finish(r);
+  COMMIT;
+  PERFORM @extschema@.qstash_archive_raise(r);
+  rows_added := r.rows_added;
+  requests := r.requests;
+  windows := r.windows;
+  caught_up := r.caught_up;
+END
+$$;
+
+COMMENT ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean) IS
+  'Archive new message log entries into qstash_log_archive within a request budget; a run goes on where the last one stopped';
+
+-- The DLQ history of one server: one complete pass over the DLQ, which
+-- may span runs, a page per transaction; a message is marked as gone only
+-- when a complete pass did not see it.
+CREATE PROCEDURE qstash_archive_dlq(
+  server name DEFAULT NULL,
+  max_requests integer DEFAULT 100,
+  INOUT added bigint DEFAULT NULL,
+  INOUT present bigint DEFAULT NULL,
+  INOUT left_dlq bigint DEFAULT NULL,
+  INOUT pass_complete boolean DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r @extschema@.qstash_archive_run;
+BEGIN
+  r := @extschema@.qstash_archive_start('dlq', server, max_requests);
+  COMMIT;
+  LOOP
+    r := @extschema@.qstash_archive_dlq_step(r);
+    COMMIT;
+    EXIT WHEN r.done;
+  END LOOP;
+  r := @extschema@.qstash_archive_finish(r);
+  COMMIT;
+  PERFORM @extschema@.qstash_archive_raise(r);
+  added := r.rows_added;
+  present := r.rows_present;
+  left_dlq := r.rows_left;
+  pass_complete := r.caught_up;
+END
+$$;
+
+COMMENT ON PROCEDURE qstash_archive_dlq(name, integer, bigint, bigint, bigint, boolean) IS
+  'Update qstash_dlq_history within a request budget: messages added, seen again, and gone after a complete pass';
+
+-- Start an archive afresh, or from a given time: forgets the progress
+-- (the rows stay; entries read again are not stored twice).
+CREATE FUNCTION qstash_archive_reset(server name, kind text DEFAULT NULL, since timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n bigint;
+BEGIN
+  IF server IS NULL THEN
+    RAISE EXCEPTION 'server must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF kind IS NOT NULL AND kind NOT IN ('logs', 'dlq') THEN
+    RAISE EXCEPTION 'invalid archive kind "%"', kind
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name a server, and kind ''logs'', ''dlq'' or NULL for both.';
+  END IF;
+  IF since IS NOT NULL AND kind IS DISTINCT FROM 'logs' THEN
+    RAISE EXCEPTION 'since applies to the log archive only'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass kind => ''logs''; the DLQ history has no time to start from.';
+  END IF;
+  IF since IS NULL THEN
+    DELETE FROM @extschema@.qstash_archive_state s
+     WHERE s.server = qstash_archive_reset.server
+       AND (qstash_archive_reset.kind IS NULL OR s.kind = qstash_archive_reset.kind);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+  END IF;
+  INSERT INTO @extschema@.qstash_archive_state AS s (server, kind, archived_from, archived_to, window_size)
+  VALUES (server, 'logs', since, since, interval '1 day')
+  ON CONFLICT ON CONSTRAINT qstash_archive_state_pkey DO UPDATE
+     SET archived_to = excluded.archived_to,
+         archived_from = least(s.archived_from, excluded.archived_from),
+         server_oid = NULL, origin = NULL, caught_up = false,
+         window_from = NULL, window_to = NULL, window_floor = NULL, window_rows = NULL,
+         next_cursor = NULL;
+  RETURN 1;
+END
+$$;
+
+COMMENT ON FUNCTION qstash_archive_reset(name, text, timestamptz) IS
+  'Forget the progress of an archive (rows stay): the next run starts with its backfill, or at since';
+
+REVOKE ALL ON FUNCTION qstash_log_pages(timestamptz, timestamptz, text, integer, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_dlq_pages(text, integer, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_last_cursor() FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_origin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_claim(name, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_start(text, name, integer, interval, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_failed(qstash_archive_run, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_budget(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_logs_window(qstash_archive_run, qstash_archive_state) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_logs_window_done(qstash_archive_run, qstash_archive_state) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_logs_step(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_dlq_step(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_finish(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_raise(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE qstash_archive_dlq(name, integer, bigint, bigint, bigint, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_reset(name, text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON qstash_archive_status FROM PUBLIC;
