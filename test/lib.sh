@@ -13,7 +13,7 @@ QS_PACKAGES="postgresql-$QS_PG_MAJOR postgresql-server-dev-$QS_PG_MAJOR
   libcurl4-openssl-dev libjson-c-dev pkg-config make gcc python3
   libipc-run-perl postgresql-$QS_PG_MAJOR-cron openssl
   postgresql-plpython3-$QS_PG_MAJOR"
-QS_WORK=""
+QS_WORK=${QS_WORK:-}
 QS_PGPORT=${QS_PGPORT:-55432}
 QS_PIDS=()
 
@@ -189,6 +189,54 @@ qs_bench() {
     (cd "$QS_WORK/src" && qs_as_user env PATH="$QS_BINDIR:$PATH" TESTDIR="$b/tap" \
         PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" BENCH_SHARED_SECONDS="$secs" \
         perl -I "$pgxs_dir/src/test/perl" -I test/t test/bench/shared.pl)
+}
+
+# qs_regress OUTDIR PGOPTIONS TEST...: pg_regress over the given test files
+# against the running cluster, each file under a fresh mock API.
+qs_regress() {
+    local outdir=$1 options=$2
+    shift 2
+    mkdir -p "$outdir"
+    [ "$(id -u)" -ne 0 ] || chown "$QS_USER" "$outdir"
+    qs_as_user env PGOPTIONS="$options" \
+        "$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
+        --inputdir="$QS_WORK/src" --outputdir="$outdir" \
+        --bindir="$QS_BINDIR" --host="$QS_WORK" --port="$QS_PGPORT" \
+        --user=postgres --dbname=contrib_regression \
+        --launcher="$QS_WORK/src/test/mock/launch" "$@"
+}
+
+# qs_tap TESTDIR FILE...: TAP tests (test/t/NNN_*.pl) with prove; each
+# starts its own clusters from $QS_BINDIR.
+qs_tap() {
+    local testdir=$1 pgxs_dir
+    shift
+    pgxs_dir=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
+    rm -rf "$testdir"
+    mkdir -p "$testdir"
+    [ "$(id -u)" -ne 0 ] || chown "$QS_USER" "$testdir"
+    (cd "$QS_WORK/src" && qs_as_user env PATH="$QS_BINDIR:$PATH" TESTDIR="$testdir" \
+        PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
+        prove -v -I "$pgxs_dir/src/test/perl" -I test/t "$@")
+}
+
+# qs_private_pg DIR: a private copy of the PostgreSQL installation
+# $PG_CONFIG describes (binaries, modules, share, server headers), at the
+# same paths under DIR; PostgreSQL finds its directories relative to its
+# binaries, so the copy is a working installation that the extension can be
+# installed into without touching the original.  Sets PG_CONFIG to it.
+qs_private_pg() {
+    local dir=$1 d
+    mkdir -p "$dir"
+    for d in "$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" \
+        "$("$PG_CONFIG" --sharedir)" "$("$PG_CONFIG" --pkgincludedir)"; do
+        [ -d "$dir$d" ] || { mkdir -p "$dir$(dirname "$d")" && cp -a "$d" "$dir$(dirname "$d")/"; }
+    done
+    PG_CONFIG="$dir$("$PG_CONFIG" --bindir)/pg_config"
+    export PG_CONFIG
+    QS_BINDIR=$("$PG_CONFIG" --bindir)
+    [ "$QS_BINDIR" = "$dir${QS_BINDIR#"$dir"}" ] ||
+        { echo "the copy of PostgreSQL in $dir is not relocatable" >&2; return 1; }
 }
 
 qs_cleanup() {
