@@ -256,12 +256,17 @@ qs_cleanup() {
     exit $rc
 }
 
+# The extension is built and installed into a private copy of the
+# PostgreSQL installation (qs_private_pg, in the work directory): the
+# system server's modules are never touched, and runs side by side do not
+# overwrite each other's build.
 qs_setup() {
     qs_ensure_packages
-    qs_build_install
     qs_pick_user
     qs_make_workdir
     trap qs_cleanup EXIT
     trap 'exit 130' INT TERM
+    qs_private_pg "$QS_WORK/pg"
+    qs_build_install
     qs_start_cluster
 }
