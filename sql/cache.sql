@@ -48,6 +48,24 @@ ALTER DOMAIN small_queues ADD CONSTRAINT under_50 CHECK (VALUE < 50) NOT VALID;
 SELECT region, max_queues FROM users_dom ORDER BY 1;
 \! $QSTASH_MOCK_CTL count
 
+-- 3b. a setting changed while a scan is open: the responses the scan
+-- reads after the SET are mapped with the new setting, not taken from the
+-- rows kept under the old one (stats: one response per instance)
+CREATE FOREIGN TABLE stats_text (qstash_id uuid, metric text, ts text)
+  SERVER upstash OPTIONS (endpoint 'stats');
+SET TimeZone = 'UTC';
+SELECT count(*), min(ts) FROM stats_text;
+\! $QSTASH_MOCK_CTL reset
+BEGIN;
+DECLARE c CURSOR FOR SELECT qstash_id, ts FROM stats_text WHERE metric = 'daily_used';
+FETCH 1 FROM c;
+SET TimeZone = 'Asia/Tokyo';
+MOVE FORWARD 59 IN c;
+FETCH 1 FROM c;
+COMMIT;
+RESET TimeZone;
+\! $QSTASH_MOCK_CTL count
+
 -- 4. a listing whose element 2 does not parse: QS041 with the byte in the
 -- document, and the body is not kept (the next call fetches again)
 SELECT qstash_cache_reset();

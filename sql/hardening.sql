@@ -317,6 +317,13 @@ SELECT rtrim(:'basic', '=') AS basic_unpadded,
 \setenv key_b64 :key_b64
 \! $QSTASH_MOCK_CTL queue --status 400 --body "got $basic_unpadded and $key_b64 and $(echo $QSTASH_MOCK_API_KEY | sed 's/-/%2D/')"
 SELECT * FROM show_error('SELECT * FROM qstash_users()', :'basic_unpadded', :'key_b64', :'mock_key');
+-- ... and the token's, padded or not, echoed by the QStash API
+SELECT encode(convert_to(:'mock_token', 'UTF8'), 'base64') AS token_b64,
+       rtrim(encode(convert_to(:'mock_token', 'UTF8'), 'base64'), '=') AS token_b64_unpadded \gset
+\setenv token_b64 :token_b64
+\setenv token_b64_unpadded :token_b64_unpadded
+\! $QSTASH_MOCK_CTL queue --path /v2/queues --status 403 --body "bearer $token_b64 / $token_b64_unpadded refused"
+SELECT * FROM show_error('SELECT * FROM qstash_queues()', :'token_b64', :'token_b64_unpadded');
 -- ... a text[] declared text reads text[]'s own text form
 CREATE FOREIGN TABLE summary_days (days text, qstash_id uuid) SERVER upstash OPTIONS (endpoint 'stats_summary');
 SELECT left(days, 30) AS days FROM summary_days WHERE qstash_id = '99a4c327-31f0-490f-a594-043ade84085a';

@@ -180,6 +180,35 @@ COMMIT;
 RESET qstash.cache_max_bytes;
 \! $QSTASH_MOCK_CTL count
 
+-- 6. a time bound with the constant on either side sends the same bound
+-- (each constant is the time of an entry: strict and not differ by one),
+-- and gives the rows a local filter gives (OFFSET 0 keeps the qual local)
+\! $QSTASH_MOCK_CTL reset
+CREATE TABLE bounds (op text, pushed bigint, local bigint);
+DO $$
+DECLARE
+  ops text[] := ARRAY['<', '<=', '>', '>='];
+  op text;
+  pushed bigint;
+  kept bigint;
+BEGIN
+  FOREACH op IN ARRAY ops LOOP
+    EXECUTE format('SELECT count(*) FROM r.logs WHERE %L::timestamptz %s time',
+                   '2026-11-18 11:00:59.941+00', op) INTO pushed;
+    EXECUTE format('SELECT count(*) FROM (SELECT * FROM r.logs OFFSET 0) l WHERE %L::timestamptz %s time',
+                   '2026-11-18 11:00:59.941+00', op) INTO kept;
+    INSERT INTO bounds VALUES ('constant ' || op || ' time', pushed, kept);
+    EXECUTE format('SELECT count(*) FROM r.dlq WHERE %L::timestamptz %s created_at',
+                   '2026-11-10 03:59:59.8+00', op) INTO pushed;
+    EXECUTE format('SELECT count(*) FROM (SELECT * FROM r.dlq OFFSET 0) d WHERE %L::timestamptz %s created_at',
+                   '2026-11-10 03:59:59.8+00', op) INTO kept;
+    INSERT INTO bounds VALUES ('constant ' || op || ' created_at', pushed, kept);
+  END LOOP;
+END $$;
+SELECT op, pushed, local, pushed = local AS same FROM bounds ORDER BY op;
+\! $QSTASH_MOCK_CTL log | grep -E 'fromDate|toDate' | grep -v cursor=
+\! $QSTASH_MOCK_CTL reset
+
 SET client_min_messages = warning;
 DROP SCHEMA r CASCADE;
 DROP EXTENSION qstash CASCADE;

@@ -189,6 +189,42 @@ for my $preload (1, 0)
 		my $took = time() - $t0;
 		is($after, "2\n", 'preloaded: after the fetching backend was killed, another fetches');
 		ok($took < 3, sprintf('preloaded: without waiting for it (%.2f s)', $took));
+
+		# 7. a fetch cancelled (statement_timeout, as pg_cancel_backend)
+		# while another session waits for its response: the waiter goes on
+		# at once, not after timeout_ms
+		QstashTest::ctl($mock, 'reset');
+		$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
+		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', '--delay-ms', '6000');
+		my ($ao, $ae, $wo, $we) = ('', '', '', '');
+		my $fetcher = IPC::Run::start([ 'psql', '-XAtq', '-h', $node->host, '-p', $node->port,
+				'-d', 'postgres', '-c', 'SET qstash.cache_ttl = 60; SET statement_timeout = 1500; '
+				  . 'SELECT count(*) FROM qstash_users()' ], '>', \$ao, '2>', \$ae);
+		usleep(500_000);
+		my $w0 = time();
+		my $waiter = IPC::Run::start([ 'psql', '-XAtq', '-h', $node->host, '-p', $node->port,
+				'-d', 'postgres', '-c', 'SET qstash.cache_ttl = 60; SELECT count(*) FROM qstash_users()' ],
+			'>', \$wo, '2>', \$we);
+		$fetcher->finish;
+		$waiter->finish;
+		my $waited = time() - $w0;
+		like($ae, qr/canceling statement due to statement timeout/, 'preloaded: the fetch is cancelled by statement_timeout');
+		is($wo, "2\n", 'preloaded: the session that waited for it fetches itself');
+		ok($waited < 4, sprintf('preloaded: as soon as the fetch was cancelled (%.2f s after it began to wait)', $waited));
+		is(QstashTest::requests($mock), 2, 'preloaded: one request each');
+
+		# 8. a daily 429 of one credential refuses only that credential: the
+		# same server with another mapping still sends its requests
+		QstashTest::ctl($mock, 'reset');
+		$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
+		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', @$daily);
+		session($node, 'SELECT count(*) FROM qstash_users()');
+		my (undef, $e8) = session($node, 'SELECT count(*) FROM qstash_users()');
+		like($e8, qr/daily rate limit/, 'preloaded: the exhausted credential is refused at once');
+		is(QstashTest::requests($mock), 1, 'preloaded: without a request');
+		my (undef, $eo) = session($node, 'SET ROLE other; SELECT count(*) FROM qstash_users()');
+		like($eo, qr/401|rejected|credentials/i, 'preloaded: another credential on the same server is not refused: its request is sent');
+		is(QstashTest::requests($mock), 2, 'preloaded: and the mock sees it');
 	}
 	$node->stop;
 }
