@@ -206,6 +206,12 @@ BEGIN
   END LOOP;
 END $$;
 SELECT op, pushed, local, pushed = local AS same FROM bounds ORDER BY op;
+-- ... a column that rounds the API's milliseconds (timestamptz(0)) keeps
+-- its bounds local: 11:00:59.941 reads as 11:01:00, which is >= 11:00:59.95
+CREATE FOREIGN TABLE logs_s (time timestamptz(0), message_id text)
+  SERVER upstash OPTIONS (endpoint 'logs');
+SELECT count(*) AS rounded_kept FROM logs_s WHERE time >= '2026-11-18 11:00:59.95+00';
+SELECT count(*) AS rounded_local FROM (SELECT * FROM logs_s OFFSET 0) l WHERE time >= '2026-11-18 11:00:59.95+00';
 \! $QSTASH_MOCK_CTL log | grep -E 'fromDate|toDate' | grep -v cursor=
 \! $QSTASH_MOCK_CTL reset
 
