@@ -292,6 +292,19 @@ is(psql_row(q{CALL qstash_archive_dlq('upstash', max_requests => 100)}), '0|9900
 	'the pass completes: 100 gone');
 is(psql_row(q{SELECT string_agg(dlq_id, ',' ORDER BY dlq_id) FROM qstash_dlq_history WHERE left_at IS NOT NULL}),
 	join(',', sort @gone), 'exactly the removed messages are marked as gone');
+my $first = psql_row(q{SELECT first_seen FROM qstash_dlq_history WHERE dlq_id = 'd000007'});
+mock_rows($mock, 'dlq', 'add', [ { dlqId => 'd000007', messageId => 'msg_d000007', createdAt => now_ms() - 5,
+	url => 'https://a.example.com/hook', method => 'POST', body => '{}', responseStatus => 500 } ]);
+@dlq = ();
+for (1 .. 4)
+{
+	push @dlq, psql_row(q{CALL qstash_archive_dlq('upstash', max_requests => 100)});
+	last if $dlq[-1] =~ /\|t$/;
+}
+is($dlq[-1], '0|9901|0|t', 'a message that came back is seen again in the next pass, none gone');
+is(psql_row(q{SELECT left_at IS NULL, first_seen = '} . $first . q{' FROM qstash_dlq_history WHERE dlq_id = 'd000007'}),
+	't|t', 'it is present again (left_at cleared), first seen as before');
+is(psql_row(q{SELECT count(*) FROM qstash_dlq_history WHERE left_at IS NOT NULL}), '99', 'the other 99 stay gone');
 QstashTest::ctl($mock, 'clearlog');
 QstashTest::ctl($mock, 'queue', '--path', '/v2/dlq', '--status', '503');
 ($out, $err) = psql_err(q{CALL qstash_archive_dlq('upstash', max_requests => 5)});
