@@ -57,6 +57,28 @@ SELECT count(*) FROM qstash_dlq_pages(NULL, 1, 'upstash');
 \! echo '["dlq_0050", "dlq_0100", "dlq_0150"]' | $QSTASH_MOCK_CTL dlq remove -
 SELECT count(*), min(dlq_id), max(dlq_id) FROM qstash_dlq_pages(qstash_last_cursor(), 5, 'upstash');
 
+-- a request that can match nothing sends nothing, and leaves no cursor
+\! $QSTASH_MOCK_CTL reset
+SELECT count(*) FROM qstash_log_pages(now(), now() - interval '1 day', 'abc-1', 1, 'upstash');
+SELECT qstash_last_cursor() IS NULL AS no_cursor;
+\! $QSTASH_MOCK_CTL count
+-- a cursor the archive could not keep as it came is refused (QS042): a
+-- NUL in it, bytes that are not printable ASCII, a credential of the
+-- mapping (an API that echoes the token); and a path in an error never
+-- shows a credential either
+\! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": [], "cursor": "1-5\u0000junk"}'
+SELECT count(*) FROM qstash_log_pages(NULL, NULL, NULL, 1, 'upstash');  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
+\! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": [], "cursor": "1-\u20ac"}'
+SELECT count(*) FROM qstash_log_pages(NULL, NULL, NULL, 1, 'upstash');  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
+\setenv mock_token :mock_token
+\! $QSTASH_MOCK_CTL queue --path /v2/dlq --body "{\"messages\": [], \"cursor\": \"1-$mock_token\"}"
+SELECT count(*) FROM qstash_dlq_pages(NULL, 1, 'upstash');  -- ERROR
+\echo :LAST_ERROR_SQLSTATE
+SELECT qstash_last_cursor() IS NULL AS forgotten;
+SELECT count(*) FROM qstash_dlq_pages('1-' || :'mock_token', 1, 'upstash');  -- ERROR
+
 -- nothing is granted to PUBLIC: a role needs EXECUTE on each
 CREATE ROLE regress_qstash_pages;
 SET ROLE regress_qstash_pages;
@@ -86,6 +108,10 @@ CALL qstash_archive_logs('nosuch');  -- ERROR
 SELECT qstash_archive_reset('upstash', 'messages');  -- ERROR
 SELECT qstash_archive_reset('upstash', 'dlq', since => now());  -- ERROR
 SELECT qstash_archive_reset(NULL);  -- ERROR
+SELECT qstash_archive_reset('upstash', 'logs', since => 'infinity');  -- ERROR
+SELECT qstash_archive_reset('upstash', 'logs', since => now() + interval '1 day');  -- ERROR
+SELECT qstash_archive_reset('upstash', 'logs', since => '1969-12-31 23:59:59+00');  -- ERROR
+SELECT qstash_archive_reset('upstash', 'logs', since => '2026-11-18 00:00+00');
 SELECT qstash_archive_reset('upstash');
 
 SET client_min_messages = warning;

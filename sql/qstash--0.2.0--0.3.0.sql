@@ -77,6 +77,8 @@ COMMENT ON FUNCTION qstash_last_cursor() IS
 ALTER TABLE qstash_dlq_history RENAME COLUMN response_header TO response_headers;
 ALTER TABLE qstash_dlq_history RENAME COLUMN callback_header TO callback_headers;
 ALTER TABLE qstash_dlq_history RENAME COLUMN failure_callback_header TO failure_callback_headers;
+-- the DLQ pass that last saw a message (NULL: before 0.3.0)
+ALTER TABLE qstash_dlq_history ADD COLUMN seen_pass bigint;
 
 DROP VIEW qstash_archive_status;
 DROP PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean, text);
@@ -96,8 +98,10 @@ ALTER TABLE qstash_archive_state
   ADD COLUMN window_to timestamptz,
   ADD COLUMN window_floor timestamptz,
   ADD COLUMN window_rows bigint,
+  ADD COLUMN window_oldest timestamptz,
   ADD COLUMN next_cursor text,
   ADD COLUMN pass_started_at timestamptz,
+  ADD COLUMN pass bigint,
   ADD COLUMN overlap interval,
   ADD COLUMN entry_rate double precision,
   ADD COLUMN previous_run_at timestamptz;
@@ -144,6 +148,10 @@ AS $$
          (SELECT oid::text FROM pg_database WHERE datname = current_database())
 $$;
 
+-- Progress recorded by 0.2.0 was recorded in this database (a 0.2.0 dump
+-- restored into 0.3.0 has none here: its rows come later, by COPY).
+UPDATE qstash_archive_state SET origin = qstash_archive_origin();
+
 -- One run of qstash_archive_logs() or qstash_archive_dlq(): what the
 -- procedure carries between its transactions.  The procedures only call
 -- the functions below (each with a fixed search_path): they commit, so
@@ -170,7 +178,8 @@ CREATE TYPE qstash_archive_run AS (
   done boolean,
   sqlstate text,
   error text,
-  detail text
+  detail text,
+  hint text
 );
 
 -- The progress row of an archive, locked, after checking that the server
@@ -203,11 +212,17 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state',
             DETAIL = format('The archive was recorded in this database for the server of OID %s; '
                             'the server named "%s" now has OID %s.', st.server_oid, server, srv_oid),
-            HINT = format('If the new server reads the same QStash account (as after pg_restore --clean), '
-                          'go on with: SELECT %s.qstash_archive_reset(%L, %L, since => %L); '
-                          'to start afresh: SELECT %s.qstash_archive_reset(%L, %L);',
-                          '@extschema@', server, kind, coalesce(st.archived_to, st.pass_started_at, now()),
-                          '@extschema@', server, kind);
+            HINT = CASE kind
+              WHEN 'logs' THEN
+                format('If the new server reads the same QStash account (as after pg_restore --clean), '
+                       'go on with: SELECT %s.qstash_archive_reset(%L, %L, since => %L); '
+                       'to start afresh: SELECT %s.qstash_archive_reset(%L, %L);',
+                       '@extschema@', server, kind, coalesce(st.archived_to, now()),
+                       '@extschema@', server, kind)
+              ELSE
+                format('Start a new pass over the DLQ of the new server (the history is kept) with: '
+                       'SELECT %s.qstash_archive_reset(%L, %L);', '@extschema@', server, kind)
+            END;
   END IF;
   IF st.server_oid IS DISTINCT FROM srv_oid OR st.origin IS DISTINCT FROM here THEN
     UPDATE @extschema@.qstash_archive_state s SET server_oid = srv_oid, origin = here
@@ -253,8 +268,10 @@ BEGIN
       USING HINT = format('To read from %s on, run once: SELECT %s.qstash_archive_reset(%L, ''logs'', since => %L);',
                           r.horizon - backfill, '@extschema@', r.server, r.horizon - backfill);
   END IF;
-  -- a window begun by an earlier run had its overlap then
-  r.overlapped := st.window_to IS NOT NULL;
+  -- the first new window of every run reaches back the overlap (a run
+  -- that finishes a window begun before, too: entries of that window's
+  -- end may have been listed late)
+  r.overlapped := false;
   r.steps := 0;
   r.rows_added := 0;
   r.rows_present := 0;
@@ -270,7 +287,8 @@ $$;
 
 -- Record an error that ends a run: the procedure raises it after the
 -- pages read before are committed.
-CREATE FUNCTION qstash_archive_failed(r qstash_archive_run, code text, msg text, detail text)
+CREATE FUNCTION qstash_archive_failed(r qstash_archive_run, code text, msg text, detail text,
+                                      hint text)
 RETURNS qstash_archive_run
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -279,6 +297,7 @@ BEGIN
   r.sqlstate := code;
   r.error := msg;
   r.detail := nullif(detail, '');
+  r.hint := nullif(hint, '');
   r.done := true;
   RETURN r;
 END
@@ -310,11 +329,13 @@ BEGIN
                                                          THEN interval '0' ELSE r.overlap END);
   st.window_to := least(lo + st.window_size, r.horizon);
   st.window_rows := 0;
+  st.window_oldest := st.window_to;
   st.next_cursor := NULL;
   st.archived_from := coalesce(st.archived_from, st.window_from);
   UPDATE @extschema@.qstash_archive_state s
      SET window_from = st.window_from, window_to = st.window_to, window_floor = st.window_floor,
-         window_rows = 0, next_cursor = NULL, archived_from = st.archived_from
+         window_rows = 0, window_oldest = st.window_to, next_cursor = NULL,
+         archived_from = st.archived_from
    WHERE s.server = st.server AND s.kind = 'logs';
   RETURN st;
 END
@@ -345,9 +366,63 @@ BEGIN
   UPDATE @extschema@.qstash_archive_state s
      SET archived_to = greatest(s.archived_to, st.window_to), window_size = next_size,
          window_from = NULL, window_to = NULL, window_floor = NULL, window_rows = NULL,
-         next_cursor = NULL
+         window_oldest = NULL, next_cursor = NULL
    WHERE s.server = st.server AND s.kind = 'logs';
   RETURN r;
+END
+$$;
+
+-- The progress row of a run, locked; NULL when it was reset meanwhile.
+-- A row whose values no run could have written (edited by hand) is an
+-- error that names the column and the call that starts afresh.
+CREATE FUNCTION qstash_archive_progress(r qstash_archive_run)
+RETURNS qstash_archive_state
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  st @extschema@.qstash_archive_state;
+  bad text;
+BEGIN
+  SELECT * INTO st FROM @extschema@.qstash_archive_state s
+   WHERE s.server = r.server AND s.kind = r.kind FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  bad := CASE
+    WHEN NOT isfinite(st.archived_to) THEN 'archived_to'
+    WHEN r.kind = 'logs' AND (st.window_size IS NULL OR st.window_size <= interval '0'
+                              OR st.window_size > interval '7 days') THEN 'window_size'
+    WHEN st.window_to IS NOT NULL AND (st.window_from IS NULL OR NOT isfinite(st.window_from)
+                                       OR NOT isfinite(st.window_to)
+                                       OR st.window_from > st.window_to) THEN 'window_from'
+    WHEN st.window_rows < 0 OR st.window_rows > 1000000000000 THEN 'window_rows'
+    WHEN st.pass < 0 THEN 'pass'
+  END;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'the progress of the % archive of server "%" is invalid', r.kind, r.server
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            DETAIL = format('Column %s of qstash_archive_state holds a value no run writes.', bad),
+            HINT = format('Start afresh with: SELECT %s.qstash_archive_reset(%L, %L);',
+                          '@extschema@', r.server, r.kind);
+  END IF;
+  RETURN st;
+END
+$$;
+
+-- The error of a page that would make a window or pass never end: the
+-- API gave back the cursor it was asked with, or went back in time.
+CREATE FUNCTION qstash_archive_page_loop(r qstash_archive_run, detail text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RAISE EXCEPTION 'the API returned a page the % archive of server "%" has read before', r.kind, r.server
+    USING ERRCODE = 'QS042', DETAIL = detail,
+          HINT = format('The window or pass is read again from its start after: SELECT %s.qstash_archive_reset(%L, %L%s);',
+                        '@extschema@', r.server, r.kind,
+                        CASE r.kind WHEN 'logs' THEN ', since => <archived_to>' ELSE '' END);
 END
 $$;
 
@@ -367,28 +442,34 @@ DECLARE
   added bigint;
   got bigint;
   oldest timestamptz;
+  newest timestamptz;
   cur text;
   msg text;
   detail text;
-  state text;
+  hint text;
+  code text;
 BEGIN
   r.steps := r.steps + 1;
-  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2 * r.max_requests + 10 THEN
+  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2::bigint * r.max_requests + 10 THEN
     r.done := true;
     RETURN r;
   END IF;
-  SELECT * INTO st FROM @extschema@.qstash_archive_state s
-   WHERE s.server = r.server AND s.kind = 'logs' FOR UPDATE;
-  IF st.window_to IS NULL THEN
-    IF st.archived_to >= r.horizon THEN
-      r.caught_up := true;
+  BEGIN
+    st := @extschema@.qstash_archive_progress(r);
+    IF st.server IS NULL THEN
+      RAISE NOTICE 'the progress of the log archive of server "%" was reset during the run', r.server;
       r.done := true;
       RETURN r;
     END IF;
-    st := @extschema@.qstash_archive_logs_window(r, st);
-    r.overlapped := true;
-  END IF;
-  BEGIN
+    IF st.window_to IS NULL THEN
+      IF st.archived_to >= r.horizon THEN
+        r.caught_up := true;
+        r.done := true;
+        RETURN r;
+      END IF;
+      st := @extschema@.qstash_archive_logs_window(r, st);
+      r.overlapped := true;
+    END IF;
     WITH page AS MATERIALIZED (
       SELECT * FROM @extschema@.qstash_log_pages(from_time => st.window_from, to_time => st.window_to,
                                                  cursor => st.next_cursor, max_pages => 1,
@@ -399,34 +480,47 @@ BEGIN
       ON CONFLICT DO NOTHING
       RETURNING 1
     )
-    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM page), (SELECT min(p."time") FROM page p)
-      INTO added, got, oldest;
+    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM page),
+           (SELECT min(p."time") FROM page p), (SELECT max(p."time") FROM page p)
+      INTO added, got, oldest, newest;
     cur := @extschema@.qstash_last_cursor();
-  EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN @extschema@.qstash_archive_failed(r, state, msg, detail);
+    -- newest first: a page never starts after where the last one ended
+    IF cur = st.next_cursor THEN
+      PERFORM @extschema@.qstash_archive_page_loop(r, format('The cursor %s came back for itself.', cur));
+    ELSIF newest > st.window_oldest THEN
+      PERFORM @extschema@.qstash_archive_page_loop(r, format(
+        'A page from cursor %s has entries of %s, after %s where the page before it ended.',
+        st.next_cursor, newest, st.window_oldest));
+    END IF;
+    r.rows_added := r.rows_added + added;
+    st.window_rows := st.window_rows + got;
+    IF cur IS NULL
+       -- the budget is spent once the new part of the window is read: the
+       -- rest is overlap, read before, and the next run has its own
+       OR (@extschema@.qstash_archive_budget(r) <= 0 AND st.window_floor IS NOT NULL
+           AND oldest <= st.window_floor) THEN
+      r := @extschema@.qstash_archive_logs_window_done(r, st);
+    ELSE
+      UPDATE @extschema@.qstash_archive_state s
+         SET next_cursor = cur, window_rows = st.window_rows,
+             window_oldest = least(coalesce(oldest, s.window_oldest), s.window_oldest)
+       WHERE s.server = r.server AND s.kind = 'logs';
+    END IF;
+  EXCEPTION WHEN query_canceled OR OTHERS THEN
+    -- recorded, and raised again once the pages read before are committed
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT;
+    RETURN @extschema@.qstash_archive_failed(r, code, msg, detail, hint);
   END;
-  r.rows_added := r.rows_added + added;
-  st.window_rows := st.window_rows + got;
-  IF cur IS NULL
-     -- the budget is spent once the new part of the window is read: the
-     -- rest is overlap, read before, and the next run has its own
-     OR (@extschema@.qstash_archive_budget(r) <= 0 AND st.window_floor IS NOT NULL
-         AND oldest <= st.window_floor) THEN
-    r := @extschema@.qstash_archive_logs_window_done(r, st);
-  ELSE
-    UPDATE @extschema@.qstash_archive_state s
-       SET next_cursor = cur, window_rows = st.window_rows
-     WHERE s.server = r.server AND s.kind = 'logs';
-  END IF;
   RETURN r;
 END
 $$;
 
 -- One request of a DLQ history run: the next page of the pass being read
 -- (a new pass when none is; one pass at most a run).  Messages listed are
--- added, or seen again; when a pass ends, every message it did not see has
--- left the DLQ.
+-- added, or seen again in this pass; when a pass ends, every message it
+-- did not see has left the DLQ.  Passes are numbered: what was seen is
+-- decided by the pass, never by the clock.
 CREATE FUNCTION qstash_archive_dlq_step(r qstash_archive_run)
 RETURNS qstash_archive_run
 LANGUAGE plpgsql VOLATILE
@@ -443,22 +537,32 @@ DECLARE
   cur text;
   msg text;
   detail text;
-  state text;
+  hint text;
+  code text;
 BEGIN
   r.steps := r.steps + 1;
-  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2 * r.max_requests + 10 THEN
+  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2::bigint * r.max_requests + 10 THEN
     r.done := true;
     RETURN r;
   END IF;
-  SELECT * INTO st FROM @extschema@.qstash_archive_state s
-   WHERE s.server = r.server AND s.kind = 'dlq' FOR UPDATE;
-  IF st.pass_started_at IS NULL THEN
-    st.pass_started_at := t;
-    st.next_cursor := NULL;
-    UPDATE @extschema@.qstash_archive_state s SET pass_started_at = t, next_cursor = NULL
-     WHERE s.server = r.server AND s.kind = 'dlq';
-  END IF;
   BEGIN
+    st := @extschema@.qstash_archive_progress(r);
+    IF st.server IS NULL THEN
+      RAISE NOTICE 'the progress of the DLQ history of server "%" was reset during the run', r.server;
+      r.done := true;
+      RETURN r;
+    END IF;
+    IF st.pass_started_at IS NULL THEN
+      -- numbered after every pass the history has seen (a reset keeps it)
+      st.pass_started_at := t;
+      st.pass := greatest(coalesce(st.pass, 0),
+                          (SELECT coalesce(max(h.seen_pass), 0) FROM @extschema@.qstash_dlq_history h
+                            WHERE h.server = r.server)) + 1;
+      st.next_cursor := NULL;
+      UPDATE @extschema@.qstash_archive_state s
+         SET pass_started_at = t, pass = st.pass, next_cursor = NULL
+       WHERE s.server = r.server AND s.kind = 'dlq';
+    END IF;
     WITH page AS MATERIALIZED (
       -- a message listed twice counts once; one without an id cannot be tracked
       SELECT DISTINCT ON (d.dlq_id) d.*
@@ -467,35 +571,40 @@ BEGIN
        WHERE d.dlq_id IS NOT NULL ORDER BY d.dlq_id
     ), upserted AS (
       INSERT INTO @extschema@.qstash_dlq_history AS h
-      SELECT r.server, p.*, t, t, NULL FROM page p
+      SELECT r.server, p.*, t, t, NULL, st.pass FROM page p
       ON CONFLICT ON CONSTRAINT qstash_dlq_history_pkey
-      DO UPDATE SET last_seen = excluded.last_seen, left_at = NULL
+      DO UPDATE SET last_seen = excluded.last_seen, left_at = NULL, seen_pass = excluded.seen_pass
       RETURNING (xmax = 0) AS is_new
     )
     SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new)
       INTO added, present FROM upserted;
     cur := @extschema@.qstash_last_cursor();
-  EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN @extschema@.qstash_archive_failed(r, state, msg, detail);
+    IF cur = st.next_cursor THEN
+      PERFORM @extschema@.qstash_archive_page_loop(r, format('The cursor %s came back for itself.', cur));
+    END IF;
+    r.rows_added := r.rows_added + added;
+    r.rows_present := r.rows_present + present;
+    IF cur IS NULL THEN
+      -- a complete pass: what it did not see is gone
+      UPDATE @extschema@.qstash_dlq_history h SET left_at = t
+       WHERE h.server = r.server AND h.left_at IS NULL
+         AND coalesce(h.seen_pass, 0) < st.pass;
+      GET DIAGNOSTICS gone = ROW_COUNT;
+      r.rows_left := r.rows_left + gone;
+      r.caught_up := true;
+      r.done := true;
+      UPDATE @extschema@.qstash_archive_state s
+         SET pass_started_at = NULL, next_cursor = NULL, archived_to = st.pass_started_at
+       WHERE s.server = r.server AND s.kind = 'dlq';
+    ELSE
+      UPDATE @extschema@.qstash_archive_state s SET next_cursor = cur
+       WHERE s.server = r.server AND s.kind = 'dlq';
+    END IF;
+  EXCEPTION WHEN query_canceled OR OTHERS THEN
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL,
+                            hint = PG_EXCEPTION_HINT;
+    RETURN @extschema@.qstash_archive_failed(r, code, msg, detail, hint);
   END;
-  r.rows_added := r.rows_added + added;
-  r.rows_present := r.rows_present + present;
-  IF cur IS NULL THEN
-    -- a complete pass: what it did not see is gone
-    UPDATE @extschema@.qstash_dlq_history h SET left_at = t
-     WHERE h.server = r.server AND h.left_at IS NULL AND h.last_seen < st.pass_started_at;
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    r.rows_left := r.rows_left + gone;
-    r.caught_up := true;
-    r.done := true;
-    UPDATE @extschema@.qstash_archive_state s
-       SET pass_started_at = NULL, next_cursor = NULL, archived_to = st.pass_started_at
-     WHERE s.server = r.server AND s.kind = 'dlq';
-  ELSE
-    UPDATE @extschema@.qstash_archive_state s SET next_cursor = cur
-     WHERE s.server = r.server AND s.kind = 'dlq';
-  END IF;
   RETURN r;
 END
 $$;
@@ -532,7 +641,8 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  hint text := format('The %s rows read before by this run (%s requests) are kept; '
+  hint text := coalesce(r.hint || ' ', '') ||
+               format('The %s rows read before by this run (%s requests) are kept; '
                       'the next run goes on from there.', r.rows_added + r.rows_present, r.requests);
 BEGIN
   IF r.error IS NULL THEN
@@ -640,6 +750,11 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Name a server, and kind ''logs'', ''dlq'' or NULL for both.';
   END IF;
+  IF since IS NOT NULL AND (NOT isfinite(since) OR since > now()
+                           OR since < timestamptz '1970-01-01 00:00:00+00') THEN
+    RAISE EXCEPTION 'since must be a time between 1970 and now'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   IF since IS NOT NULL AND kind IS DISTINCT FROM 'logs' THEN
     RAISE EXCEPTION 'since applies to the log archive only'
       USING ERRCODE = 'invalid_parameter_value',
@@ -659,7 +774,7 @@ BEGIN
          archived_from = least(s.archived_from, excluded.archived_from),
          server_oid = NULL, origin = NULL, caught_up = false,
          window_from = NULL, window_to = NULL, window_floor = NULL, window_rows = NULL,
-         next_cursor = NULL;
+         window_oldest = NULL, next_cursor = NULL;
   RETURN 1;
 END
 $$;
@@ -673,10 +788,12 @@ REVOKE ALL ON FUNCTION qstash_last_cursor() FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_origin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_claim(name, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_start(text, name, integer, interval, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION qstash_archive_failed(qstash_archive_run, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_failed(qstash_archive_run, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_budget(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_logs_window(qstash_archive_run, qstash_archive_state) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_logs_window_done(qstash_archive_run, qstash_archive_state) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_progress(qstash_archive_run) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_page_loop(qstash_archive_run, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_logs_step(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_dlq_step(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_finish(qstash_archive_run) FROM PUBLIC;

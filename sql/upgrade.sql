@@ -91,7 +91,8 @@ VALUES ('upstash', 'logs', 12345, '2026-11-18 12:00+00', '1 hour');
 ALTER EXTENSION qstash UPDATE;
 SELECT metric, series, period, ts, value FROM qstash_stats_history ORDER BY metric;
 SELECT dlq_id, response_headers, callback_headers, first_seen, last_seen FROM qstash_dlq_history;
-SELECT server, kind, server_oid, archived_to, window_size, origin, next_cursor FROM qstash_archive_state;
+SELECT server, kind, server_oid, archived_to, window_size, origin = qstash_archive_origin() AS recorded_here,
+       next_cursor FROM qstash_archive_state;
 CREATE TEMP TABLE upgraded_02 AS SELECT * FROM ext_objects();
 SELECT 'only after the update from 0.2.0' AS side, * FROM (TABLE upgraded_02 EXCEPT TABLE fresh) u
 UNION ALL

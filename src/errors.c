@@ -283,7 +283,11 @@ qs_report_failure(const QsConn *conn, const char *path,
 				  const QsHttpResponse *resp)
 {
 	char *upstream;
+	char *shown = pstrdup(path);
 
+	/* a path carries what the API sent back too (a cursor): no secret */
+	qs_scrub_secrets(conn, shown);
+	path = shown;
 	if (resp->transport != QS_TRANSPORT_OK)
 		report_transport(conn, path, resp);
 	if (resp->status == 429)

@@ -23,6 +23,7 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "errors.h"
 #include "options.h"
 #include "qstash.h"
 #include "fetch.h"
@@ -256,6 +257,29 @@ set_page_window(FunctionCallInfo fcinfo, const QsArgMap *map, QsRequest *req)
 }
 
 /*
+ * A cursor the archive keeps in a table, and readers see: printable ASCII
+ * only (it goes back to the API as it came, in any database encoding),
+ * and no credential of the connection in it (an API that echoes one).
+ */
+static void
+check_cursor(const QsConn *conn, const QsEndpoint *ep, const char *cursor)
+{
+	char *scrubbed = pstrdup(cursor);
+
+	for (const char *p = cursor; *p; p++)
+	{
+		if (*p < 0x20 || *p > 0x7e)
+			qs_unexpected_json(ep->name, "Key \"cursor\" is not printable "
+										 "ASCII.");
+	}
+	qs_scrub_secrets(conn, scrubbed);
+	if (strcmp(scrubbed, cursor) != 0)
+		qs_unexpected_json(ep->name, "Key \"cursor\" contains a credential "
+									 "of the user mapping.");
+	pfree(scrubbed);
+}
+
+/*
  * Run an endpoint and return its rows.  Arguments are checked before
  * anything else, requests included.
  */
@@ -276,7 +300,10 @@ return_endpoint(FunctionCallInfo fcinfo, const char *epname)
 							  map->funcname);
 	next = qs_runner_run(conn, req, mapper, rsinfo->setResult);
 	if (next != NULL)
+	{
+		check_cursor(conn, map->ep, next);
 		last_cursor = MemoryContextStrdup(TopMemoryContext, next);
+	}
 }
 
 /* An endpoint function: its arguments are matched to filters by name. */

@@ -280,6 +280,8 @@ page_cursor(const QsEndpoint *ep, QsJson *doc)
 										"string.",
 										qsjson_kind_phrase(qsjson_kind(c))));
 	}
+	if (memchr(t, '\0', len) != NULL)
+		qs_unexpected_json(ep->name, "Key \"cursor\" contains a NUL character.");
 	return len == 0 ? NULL : pnstrdup(t, len);
 }
 
@@ -415,5 +417,5 @@ qs_runner_run(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
 
 	while (qs_runner_fetch(r, store, &rows))
 		;
-	return req->page_budget > 0 ? r->cursor : NULL;
+	return req->page_budget > 0 && !req->empty ? r->cursor : NULL;
 }

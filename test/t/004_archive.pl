@@ -128,7 +128,8 @@ my ($runs, $total, $all_added, $caught) = (0, 0, 1, 'f');
 my ($added, $req, $win, $cu);
 for (1 .. 10)
 {
-	($added, $req, $win, $cu) = run_logs('upstash', 100, q{backfill => '1 hour'});
+	# no overlap: what reading N entries costs (the overlap is measured below)
+	($added, $req, $win, $cu) = run_logs('upstash', 100, q{backfill => '1 hour', overlap => '0'});
 	$runs++;
 	$total += $req;
 	fail("run $runs spent $req requests, over its budget of 100") if $req > 100;
@@ -244,7 +245,10 @@ is(psql_row(q{SELECT rows, caught_up, last_error LIKE 'daily rate limit%', last_
 	'500|f|t|t', 'the 5 pages read before the 429 are kept; the status shows the error');
 QstashTest::ctl($cmock, 'clearlog');
 ($added, $req, $win, $cu) = run_logs('cronsrv', 100, q{backfill => '2 hours'});
-is("$added|$req|$cu", '2500|26|t', 'the next run goes on from the 6th page: 2 500 more rows, 26 requests');
+my @cq = map { /^GET \/v2\/events\?(\S*)/ ? ($1) : () } split /\n/, QstashTest::ctl($cmock, 'log');
+is("$added|$cu", '2500|t', "the next run adds the other 2 500 rows ($req requests)");
+like($cq[0], qr/&cursor=/, 'its first request goes on from the kept cursor');
+ok($req >= 26 && $req <= 30, "25 pages, then the overlap before the progress and the present ($req requests)");
 is(psql_row(q{SELECT last_error IS NULL AND last_error_at IS NULL AND last_success_at IS NOT NULL
 	FROM qstash_archive_status WHERE server = 'cronsrv' AND kind = 'logs'}), 't',
 	'a success clears the error');
@@ -259,9 +263,24 @@ QstashTest::ctl($mock, 'queue', '--path', '/v2/events', '--after', '3', '--statu
 my ($out, $err) = psql_err(q{CALL qstash_archive_logs('upstash', max_requests => 100)}, undef, undef,
 	'VERBOSITY=verbose');
 like($err, qr/ERROR:  QS002: daily rate limit of the Upstash API exceeded/, 'the run raises the 429 as QS002');
-like($err, qr/HINT:  The 300 rows read before by this run \(4 requests\) are kept/, 'and says what it kept');
-($added, $req, $win, $cu) = run_logs('upstash', 100);
-is($added, '700', 'the next run reads the other 700');
+like($err, qr/HINT:  .*The 300 rows read before by this run \(4 requests\) are kept/, 'and says what it kept');
+# an entry of the stopped window's end listed late: the run that finishes
+# the window re-reads the overlap before it
+my $wend = psql_row(q{SELECT (extract(epoch FROM window_to) * 1000)::bigint FROM qstash_archive_state
+	WHERE server = 'upstash' AND kind = 'logs'});
+mock_rows($mock, 'events', 'add', [ { time => $wend - 30_000, messageId => 'late6', state => 'DELIVERED',
+	url => 'https://a.example.com/hook' } ]);
+my $late_total = 0;
+for (1 .. 3)
+{
+	# a budget that reads the whole overlap (with less, the overlap is read
+	# newest first as far as the budget goes)
+	($added, $req, $win, $cu) = run_logs('upstash', 400);
+	$late_total += $added;
+	last if $cu eq 't';
+}
+is($late_total, '701', 'the next runs read the other 700, and an entry listed late before the window\'s end');
+is(psql_row(q{SELECT count(*) FROM qstash_log_archive WHERE message_id = 'late6'}), '1', 'the late entry is archived');
 ($added, $req, $win, $cu) = run_logs('upstash', 100);
 is("$added|$cu", '0|t', 'and the one after it is caught up');
 archive_equals_mock($mock, 'upstash', 'after the failed run');
@@ -384,6 +403,50 @@ QstashTest::ctl($cmock, 'clearlog');
 is($err, '', 'after the HINT\'s reset, the archive goes on');
 archive_equals_mock($cmock, 'cronsrv', 'cronsrv after the reset');
 
+# a page that would never end its window: the cursor it was asked with
+# comes back; recorded and raised (QS042), the run stops there
+QstashTest::ctl($cmock, 'clearlog');
+QstashTest::ctl($cmock, 'queue', '--path', '/v2/events', '--times', '3',
+	'--body', '{"events": [], "cursor": "5-5"}');
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 50, overlap => '0')}, undef, undef,
+	'VERBOSITY=verbose');
+like($err, qr/ERROR:  QS042: the API returned a page the logs archive of server "cronsrv" has read before/,
+	'a cursor that comes back for itself stops the run (QS042)');
+is(QstashTest::requests($cmock), 2, 'after 2 requests');
+is(psql_row(q{SELECT last_error LIKE 'the API returned a page%' FROM qstash_archive_status
+	WHERE server = 'cronsrv' AND kind = 'logs'}), 't', 'the status shows it');
+QstashTest::ctl($cmock, 'clearlog');
+psql_row(q{SELECT qstash_archive_reset('cronsrv', 'logs', since => (SELECT archived_to FROM qstash_archive_status
+	WHERE server = 'cronsrv' AND kind = 'logs'))});
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 50)});
+is($err, '', 'after the HINT\'s reset the archive goes on');
+
+# progress edited into values no run writes: an error that names the
+# column and the reset, recorded; a huge budget is no overflow
+psql_row(q{UPDATE qstash_archive_state SET window_size = '-1 day' WHERE server = 'cronsrv' AND kind = 'logs'});
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 2000000000)});
+like($err, qr/ERROR:  the progress of the logs archive of server "cronsrv" is invalid\nDETAIL:  Column window_size of qstash_archive_state holds a value no run writes\.\nHINT:  Start afresh with: SELECT public.qstash_archive_reset\('cronsrv', 'logs'\);/,
+	'a negative window_size is an error that names it and the reset');
+is(psql_row(q{SELECT last_error LIKE 'the progress of the logs archive%' FROM qstash_archive_status
+	WHERE server = 'cronsrv' AND kind = 'logs'}), 't', 'recorded in the status');
+psql_row(q{UPDATE qstash_archive_state SET window_size = '1 hour' WHERE server = 'cronsrv' AND kind = 'logs'});
+($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 2000000000)});
+is($err, '', 'max_requests => 2000000000 runs');
+
+# statement_timeout during a run: the pages read are kept, the cancel is
+# recorded, then raised (57014)
+QstashTest::ctl($cmock, 'clearlog');
+QstashTest::ctl($cmock, 'queue', '--path', '/v2/events', '--after', '2', '--delay-ms', '4000');
+gen($cmock, 'events', 1000, now_ms() - 10, 1, 't');
+IPC::Run::run([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c', q{SET statement_timeout = '1500ms'},
+	'-c', q{CALL qstash_archive_logs('cronsrv', max_requests => 50)} ], '>', \$out, '2>', \$err);
+like($err, qr/ERROR:  canceling statement due to statement timeout/, 'statement_timeout cancels the run');
+is(psql_row(q{SELECT last_error, last_run_requests, (SELECT count(*) FROM qstash_log_archive
+	WHERE server = 'cronsrv' AND message_id LIKE 't%') FROM qstash_archive_status
+	WHERE server = 'cronsrv' AND kind = 'logs'}),
+	'canceling statement due to statement timeout|2|200',
+	'the 2 pages read before are kept, and the cancel recorded (the cancelled request is not counted)');
+
 # a larger backfill later: a NOTICE, and the one call that extends it
 ($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 1, backfill => '30 days')});
 like($err, qr/NOTICE:  the log archive of server "cronsrv" began at .*: backfill reaches before it and is not read/,
@@ -393,6 +456,22 @@ like($err, qr/HINT:  To read from .* on, run once: SELECT public.qstash_archive_
 psql_row(q{SELECT qstash_archive_reset('cronsrv', 'logs', since => now() - interval '30 days')});
 is(psql_row(q{SELECT archived_from <= now() - interval '30 days' FROM qstash_archive_status
 	WHERE server = 'cronsrv' AND kind = 'logs'}), 't', 'qstash_archive_reset(since => ...) extends it');
+
+# a reset while a run reads: the run stops with a NOTICE, nothing re-read
+QstashTest::ctl($cmock, 'clearlog');
+QstashTest::ctl($cmock, 'queue', '--path', '/v2/events', '--delay-ms', '2000', '--body', '{"events": []}');
+my ($ro, $re) = ('', '');
+my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
+	q{CALL qstash_archive_logs('cronsrv', max_requests => 50)} ], '>', \$ro, '2>', \$re);
+usleep(700_000);
+psql_row(q{SELECT qstash_archive_reset('cronsrv', 'logs')});
+$h->finish;
+like($re, qr/NOTICE:  the progress of the log archive of server "cronsrv" was reset during the run/,
+	'a reset during a run stops it with a NOTICE');
+# (the reset waits for the row the step holds during its request; the
+# run's next step may take the row first, once or twice)
+my $after_reset = QstashTest::requests($cmock);
+ok($after_reset <= 3, "it stops within a request or two of the reset ($after_reset requests)");
 
 $node->stop;
 QstashTest::stop_mock($mock);
