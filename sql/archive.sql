@@ -36,8 +36,10 @@ RESET qstash.max_pages;
 SELECT count(*) FROM qstash_log_pages(NULL, NULL, 'a b&c=é', 1, 'upstash');  -- ERROR
 SELECT qstash_last_cursor() IS NULL AS forgotten;
 \! $QSTASH_MOCK_CTL log
--- the empty cursor is the first page
+-- the empty cursor is the first page: no cursor is sent
+\! $QSTASH_MOCK_CTL reset
 SELECT count(*) FROM qstash_log_pages(NULL, NULL, '', 1, 'upstash');
+\! $QSTASH_MOCK_CTL log
 -- max_pages is required, and at least 1: nothing is sent otherwise
 \! $QSTASH_MOCK_CTL reset
 SELECT count(*) FROM qstash_log_pages(NULL, NULL, NULL, 0, 'upstash');  -- ERROR

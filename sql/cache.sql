@@ -66,6 +66,29 @@ COMMIT;
 RESET TimeZone;
 \! $QSTASH_MOCK_CTL count
 
+-- 3c. the rows of one column type are not served for another: a
+-- timestamptz(0) rounds the points' fractions, a timestamptz keeps them
+CREATE FOREIGN TABLE stats_s (qstash_id uuid, metric text, ts timestamptz(0))
+  SERVER upstash OPTIONS (endpoint 'stats');
+CREATE FOREIGN TABLE stats_us (qstash_id uuid, metric text, ts timestamptz)
+  SERVER upstash OPTIONS (endpoint 'stats');
+SELECT count(*) FILTER (WHERE ts <> date_trunc('second', ts)) AS fractional FROM stats_s
+ WHERE qstash_id = '99a4c327-31f0-490f-a594-043ade84085a';
+SELECT count(*) FILTER (WHERE ts <> date_trunc('second', ts)) AS fractional FROM stats_us
+ WHERE qstash_id = '99a4c327-31f0-490f-a594-043ade84085a';
+
+-- 3d. qstash.cache_max_bytes bounds what is kept: one stats response with
+-- its rows (about 160 kB) fits in 250 kB, two do not, and the older goes
+SELECT qstash_cache_reset();
+SET qstash.cache_max_bytes = '250kB';
+\! $QSTASH_MOCK_CTL reset
+SELECT count(*) FROM qstash_stats('1h', '99a4c327-31f0-490f-a594-043ade84085a');
+SELECT count(*) FROM qstash_stats('1h', '3f1c2a8e-5b7d-4e2f-9a61-0c8d4b2e7f10');
+SELECT count(*) FROM qstash_stats('1h', '3f1c2a8e-5b7d-4e2f-9a61-0c8d4b2e7f10');
+SELECT count(*) FROM qstash_stats('1h', '99a4c327-31f0-490f-a594-043ade84085a');
+\! $QSTASH_MOCK_CTL count
+RESET qstash.cache_max_bytes;
+
 -- 4. a listing whose element 2 does not parse: QS041 with the byte in the
 -- document, and the body is not kept (the next call fetches again)
 SELECT qstash_cache_reset();

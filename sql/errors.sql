@@ -160,6 +160,13 @@ SELECT count(*) FROM qstash_users();
 \! $QSTASH_MOCK_CTL queue --status 429 --header 'RateLimit-Limit: 1000' --header 'RateLimit-Reset: 1795000000' --times 4
 SELECT * FROM show_error('SELECT * FROM qstash_users()');
 \! $QSTASH_MOCK_CTL count
+-- ... nor a 4xx: the same request would get the same answer
+\! $QSTASH_MOCK_CTL reset
+\! $QSTASH_MOCK_CTL queue --status 404 --body '{"message":"no such route"}'
+\! $QSTASH_MOCK_CTL queue --status 400 --body '{"message":"bad request"}'
+SELECT * FROM show_error('SELECT * FROM qstash_users()') LIMIT 1;
+SELECT * FROM show_error('SELECT * FROM qstash_users()') LIMIT 1;
+\! $QSTASH_MOCK_CTL count
 -- a burst 429 that resets within qstash.retry_max_wait_ms is waited out, once
 \! $QSTASH_MOCK_CTL reset
 \! $QSTASH_MOCK_CTL queue --status 429 --reset-in-ms 300

@@ -261,6 +261,12 @@ SET qstash.max_response_bytes = 1024;
 SELECT count(*) FROM qstash_users();
 \! $QSTASH_MOCK_CTL queue --body '[]' --pad-to 1025
 SELECT * FROM show_error('SELECT count(*) FROM qstash_users()') LIMIT 2;
+-- ... and so when the body comes chunked, with no Content-Length to check
+-- before reading
+\! $QSTASH_MOCK_CTL queue --body '[]' --pad-to 1024 --chunked
+SELECT count(*) FROM qstash_users();
+\! $QSTASH_MOCK_CTL queue --body '[]' --pad-to 1025 --chunked
+SELECT * FROM show_error('SELECT count(*) FROM qstash_users()') LIMIT 2;
 RESET qstash.max_response_bytes;
 \! $QSTASH_MOCK_CTL reset
 
@@ -308,6 +314,17 @@ SELECT * FROM show_error('SELECT region FROM qstash_users()');
 SELECT * FROM show_error('SELECT enterprise FROM qstash_users()');
 -- ... a NUL in a key would cut it short (and dodge the duplicate check)
 \! $QSTASH_MOCK_CTL queue --body '[{"region": "us", "region\u0000x": "eu"}]'
+SELECT * FROM show_error('SELECT region FROM qstash_users()');
+-- ... a NUL at the end of a value, as anywhere in it
+\! $QSTASH_MOCK_CTL queue --body '[{"region": "eu\u0000"}]'
+SELECT * FROM show_error('SELECT region FROM qstash_users()');
+-- ... nesting deeper than 64 levels is refused before json-c sees it; 64
+-- levels are read
+\! $QSTASH_MOCK_CTL queue --body "$(python3 -c 'print("[{\"region\": \"eu\", \"x\": " + "[" * 62 + "]" * 62 + "}]")')"
+SELECT region FROM qstash_users();
+\! $QSTASH_MOCK_CTL queue --body "$(python3 -c 'print("[{\"region\": \"eu\", \"x\": " + "[" * 63 + "]" * 63 + "}]")')"
+SELECT * FROM show_error('SELECT region FROM qstash_users()');
+\! $QSTASH_MOCK_CTL queue --body "$(python3 -c 'print("[" * 5000 + "]" * 5000)')"
 SELECT * FROM show_error('SELECT region FROM qstash_users()');
 -- ... more encodings of the secrets: base64 without padding, of the key
 -- alone, and percent-encoded

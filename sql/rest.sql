@@ -223,6 +223,16 @@ SELECT * FROM q WHERE name = 'café';
 \! $QSTASH_MOCK_CTL log
 \c contrib_regression
 DROP DATABASE qstash_latin1;
+-- an empty key names no object: not sent, the other one is
+\! $QSTASH_MOCK_CTL reset
+SELECT schedule_id FROM r.schedules WHERE schedule_id IN ('', 'scd_daily');
+\! $QSTASH_MOCK_CTL log
+-- a cursor "" is the end of a listing, as no cursor is
+\! $QSTASH_MOCK_CTL reset
+\! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": [{"time": 1795003200000, "messageId": "m1", "state": "CREATED"}], "cursor": ""}'
+SELECT message_id FROM qstash_logs();
+\! $QSTASH_MOCK_CTL count
+
 SET client_min_messages = warning;
 DROP SCHEMA r CASCADE;
 DROP EXTENSION qstash CASCADE;

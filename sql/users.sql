@@ -106,6 +106,12 @@ SELECT min(ts), max(ts) FROM round_stats WHERE metric = 'daily_used';
 \c contrib_regression
 DROP DATABASE regress_qstash_latin1;
 
+-- a numeric column with a scale gets the integers of the API at that scale
+CREATE FOREIGN TABLE users_scaled (region text, max_queues numeric(10,2), reserved_price numeric(12,3))
+  SERVER upstash OPTIONS (endpoint 'users');
+SELECT region, max_queues, reserved_price FROM users_scaled ORDER BY region;
+DROP FOREIGN TABLE users_scaled;
+
 SET client_min_messages = warning;
 DROP EXTENSION qstash CASCADE;
 RESET client_min_messages;

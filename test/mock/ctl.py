@@ -6,6 +6,7 @@
                [--body-repeat N] [--body-b64 B64] [--delay-ms N]
                [--body-delay-ms N] [--close-mid-body] [--reset-in-ms N]
                [--times N] [--after N] [--reset-header NAME] [--pad-to N]
+               [--chunked]
   ctl.py fixture PATH FILE
   ctl.py generate PATH KIND ROWS BYTES   (prints the body size)
   ctl.py tls       TLS handshakes attempted so far
@@ -61,6 +62,8 @@ def main():
     q.add_argument("--delay-ms", type=int, default=0)
     q.add_argument("--body-delay-ms", type=int, default=0)
     q.add_argument("--close-mid-body", action="store_true")
+    q.add_argument("--chunked", action="store_true",
+                   help="send the body chunked, without Content-Length")
     q.add_argument("--times", type=int, default=1)
     q.add_argument("--after", type=int, default=0,
                    help="let N matching requests through before this one")
@@ -112,6 +115,8 @@ def main():
             item["reset_header"] = a.reset_header
         if a.pad_to:
             item["pad_to"] = a.pad_to
+        if a.chunked:
+            item["chunked"] = True
         if a.after:
             item["after"] = a.after
         call(a.url, "/_mock/queue", [item] * a.times)

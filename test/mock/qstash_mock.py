@@ -423,7 +423,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- helpers ---------------------------------------------------------
     def send(self, status, body=b"", headers=None, delay_ms=0,
-             body_delay_ms=0, close_mid_body=False):
+             body_delay_ms=0, close_mid_body=False, chunked=False):
         if isinstance(body, str):
             body = body.encode()
         if delay_ms:
@@ -433,6 +433,15 @@ class Handler(BaseHTTPRequestHandler):
         hdrs.update(headers or {})
         for k, v in hdrs.items():
             self.send_header(k, v)
+        if chunked:
+            # no Content-Length: the client learns the size as it reads
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 256):
+                part = body[i:i + 256]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body_delay_ms or close_mid_body:
@@ -670,7 +679,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(item.get("status", 200), body,
                              headers, item.get("delay_ms", 0),
                              item.get("body_delay_ms", 0),
-                             item.get("close_mid_body", False))
+                             item.get("close_mid_body", False),
+                             item.get("chunked", False))
         if url.path.startswith("/v2/qstash/"):
             if auth != "basic":
                 return self.send(401, '{"error":"Unauthorized"}')

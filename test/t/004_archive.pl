@@ -403,6 +403,22 @@ QstashTest::ctl($cmock, 'clearlog');
 is($err, '', 'after the HINT\'s reset, the archive goes on');
 archive_equals_mock($cmock, 'cronsrv', 'cronsrv after the reset');
 
+# windows within a run: only the first new window reaches back the
+# overlap; each later one starts where the one before it ended
+psql_row(q{UPDATE qstash_archive_state SET window_size = '2 minutes', archived_to = now() - interval '15 minutes'
+	WHERE server = 'cronsrv' AND kind = 'logs'});
+QstashTest::ctl($cmock, 'clearlog');
+($added, $req, $win, $cu) = run_logs('cronsrv', 100, q{overlap => '3 minutes'});
+my @w = map { /fromDate=(\d+)&toDate=(\d+)$/ ? ([ $1, $2 ]) : () }
+  grep { !/cursor=/ } map { /^GET \/v2\/events\?(\S*)/ ? ($1) : () } split /\n/, QstashTest::ctl($cmock, 'log');
+my $chained = scalar(@w) >= 3;
+for my $k (1 .. $#w)
+{
+	$chained &&= $w[$k][0] == $w[ $k - 1 ][1];
+}
+ok($chained && $w[0][1] - $w[0][0] > 180_000,
+	scalar(@w) . ' windows: the first reaches back 3 minutes, each later one starts where the one before ended');
+
 # a page that would never end its window: the cursor it was asked with
 # comes back; recorded and raised (QS042), the run stops there
 QstashTest::ctl($cmock, 'clearlog');
