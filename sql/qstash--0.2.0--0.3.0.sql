@@ -372,7 +372,22 @@ BEGIN
 END
 $$;
 
--- The progress row of a run, locked; NULL when it was reset meanwhile.
+-- The next step of a run: done when its budget is spent (or after more
+-- steps than its requests could take: a bound on the loop).
+CREATE FUNCTION qstash_archive_next(r qstash_archive_run)
+RETURNS qstash_archive_run
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  r.steps := r.steps + 1;
+  r.done := @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2::bigint * r.max_requests + 10;
+  RETURN r;
+END
+$$;
+
+-- The progress row of a run, locked; NULL (with a NOTICE) when it was
+-- reset meanwhile.
 -- A row whose values no run could have written (edited by hand) is an
 -- error that names the column and the call that starts afresh.
 CREATE FUNCTION qstash_archive_progress(r qstash_archive_run)
@@ -387,6 +402,7 @@ BEGIN
   SELECT * INTO st FROM @extschema@.qstash_archive_state s
    WHERE s.server = r.server AND s.kind = r.kind FOR UPDATE;
   IF NOT FOUND THEN
+    RAISE NOTICE 'the progress of the % archive of server "%" was reset during the run', r.kind, r.server;
     RETURN NULL;
   END IF;
   bad := CASE
@@ -449,15 +465,9 @@ DECLARE
   hint text;
   code text;
 BEGIN
-  r.steps := r.steps + 1;
-  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2::bigint * r.max_requests + 10 THEN
-    r.done := true;
-    RETURN r;
-  END IF;
   BEGIN
     st := @extschema@.qstash_archive_progress(r);
     IF st.server IS NULL THEN
-      RAISE NOTICE 'the progress of the log archive of server "%" was reset during the run', r.server;
       r.done := true;
       RETURN r;
     END IF;
@@ -540,15 +550,9 @@ DECLARE
   hint text;
   code text;
 BEGIN
-  r.steps := r.steps + 1;
-  IF @extschema@.qstash_archive_budget(r) <= 0 OR r.steps > 2::bigint * r.max_requests + 10 THEN
-    r.done := true;
-    RETURN r;
-  END IF;
   BEGIN
     st := @extschema@.qstash_archive_progress(r);
     IF st.server IS NULL THEN
-      RAISE NOTICE 'the progress of the DLQ history of server "%" was reset during the run', r.server;
       r.done := true;
       RETURN r;
     END IF;
@@ -679,6 +683,8 @@ BEGIN
   r := @extschema@.qstash_archive_start('logs', server, max_requests, overlap, backfill);
   COMMIT;
   LOOP
+    r := @extschema@.qstash_archive_next(r);
+    EXIT WHEN r.done;
     r := @extschema@.qstash_archive_logs_step(r);
     COMMIT;
     EXIT WHEN r.done;
@@ -714,6 +720,8 @@ BEGIN
   r := @extschema@.qstash_archive_start('dlq', server, max_requests);
   COMMIT;
   LOOP
+    r := @extschema@.qstash_archive_next(r);
+    EXIT WHEN r.done;
     r := @extschema@.qstash_archive_dlq_step(r);
     COMMIT;
     EXIT WHEN r.done;
@@ -792,6 +800,7 @@ REVOKE ALL ON FUNCTION qstash_archive_failed(qstash_archive_run, text, text, tex
 REVOKE ALL ON FUNCTION qstash_archive_budget(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_logs_window(qstash_archive_run, qstash_archive_state) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_logs_window_done(qstash_archive_run, qstash_archive_state) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_archive_next(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_progress(qstash_archive_run) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_page_loop(qstash_archive_run, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_logs_step(qstash_archive_run) FROM PUBLIC;

@@ -482,7 +482,7 @@ my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c
 usleep(700_000);
 psql_row(q{SELECT qstash_archive_reset('cronsrv', 'logs')});
 $h->finish;
-like($re, qr/NOTICE:  the progress of the log archive of server "cronsrv" was reset during the run/,
+like($re, qr/NOTICE:  the progress of the logs archive of server "cronsrv" was reset during the run/,
 	'a reset during a run stops it with a NOTICE');
 # (the reset waits for the row the step holds during its request; the
 # run's next step may take the row first, once or twice)
