@@ -97,11 +97,12 @@ SET enable_hashjoin = off;
 SET enable_mergejoin = off;
 SET enable_material = off;
 SET enable_memoize = off;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+-- (BUFFERS OFF: PostgreSQL 18 shows buffer counts by default, and they vary)
+EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF)
   SELECT count(*) FROM billing b JOIN qstash_remote.users u ON u.region = b.region;
 SELECT count(*) FROM billing b JOIN qstash_remote.users u ON u.region = b.region;
 -- the foreign scan as the inner side: 10000 rescans replay the stored rows
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF)
   SELECT count(*) FROM billing b,
          LATERAL (SELECT * FROM qstash_remote.users u WHERE u.region = b.region OFFSET 0) u;
 RESET enable_hashjoin;
@@ -125,7 +126,7 @@ SELECT count(*) FROM qstash_remote.users;
 \! $QSTASH_MOCK_CTL count
 
 -- EXPLAIN ANALYZE counts requests and reuse
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF)
   SELECT * FROM qstash_remote.users a, qstash_remote.users b;
 
 -- a role needs the table privilege and its own (or a PUBLIC) mapping

@@ -38,14 +38,9 @@
 #include "utils/timestamp.h"
 
 #include "cache.h"
+#include "compat.h"
 #include "options.h"
 #include "qstash.h"
-
-#if PG_VERSION_NUM >= 170000
-#define QS_MY_LXID (MyProc->vxid.lxid)
-#else
-#define QS_MY_LXID (MyProc->lxid)
-#endif
 
 typedef struct QsCacheEntry
 {

@@ -11,6 +11,7 @@
 #include "common/base64.h"
 #include "lib/stringinfo.h"
 
+#include "compat.h"
 #include "errors.h"
 #include "json.h"
 #include "ratelimit.h"
@@ -70,7 +71,7 @@ base64_forms(List *forms, const char *s)
 {
 	int len = strlen(s);
 	char *b64 = palloc(pg_b64_enc_len(len) + 1);
-	int blen = Max(pg_b64_encode(s, len, b64, pg_b64_enc_len(len)), 0);
+	int blen = Max(qs_b64_encode(s, len, b64, pg_b64_enc_len(len)), 0);
 
 	b64[blen] = '\0';
 	forms = lappend(forms, b64);
@@ -211,8 +212,9 @@ transport_code(QsTransport t)
 	}
 }
 
-pg_attribute_noreturn() static void report_transport(
-	const QsConn *conn, const char *path, const QsHttpResponse *resp)
+QS_NORETURN static void
+report_transport(const QsConn *conn, const char *path,
+				 const QsHttpResponse *resp)
 {
 	char *msg = pstrdup(resp->errmsg);
 
@@ -231,8 +233,8 @@ pg_attribute_noreturn() static void report_transport(
 				 : 0));
 }
 
-pg_attribute_noreturn() static void report_rate_limit(
-	const QsConn *conn, const QsHttpResponse *resp)
+QS_NORETURN static void
+report_rate_limit(const QsConn *conn, const QsHttpResponse *resp)
 {
 	QsRateLimit rl;
 	TimestampTz reset;
@@ -257,9 +259,9 @@ pg_attribute_noreturn() static void report_rate_limit(
 				 : errhint("Retry later.")));
 }
 
-pg_attribute_noreturn() static void report_redirect(const QsConn *conn,
-													const char *path,
-													const QsHttpResponse *resp)
+QS_NORETURN static void
+report_redirect(const QsConn *conn, const char *path,
+				const QsHttpResponse *resp)
 {
 	char *loc = qs_http_header(resp, "Location");
 

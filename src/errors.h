@@ -8,6 +8,7 @@
 #ifndef QSTASH_ERRORS_H
 #define QSTASH_ERRORS_H
 
+#include "compat.h"
 #include "http.h"
 #include "options.h"
 
@@ -26,13 +27,12 @@
 #define ERRCODE_QS_UNEXPECTED_RESPONSE MAKE_SQLSTATE('Q', 'S', '0', '4', '2')
 
 /* Raise the error for a response that is not a usable 2xx.  Never returns. */
-extern void qs_report_failure(const QsConn *conn, const char *path,
-							  const QsHttpResponse *resp)
-	pg_attribute_noreturn();
+QS_NORETURN extern void qs_report_failure(const QsConn *conn, const char *path,
+										  const QsHttpResponse *resp);
 
 /* A response of the wrong JSON shape (QS042); detail is a full sentence. */
-extern void qs_unexpected_json(const char *endpoint, const char *detail)
-	pg_attribute_noreturn();
+QS_NORETURN extern void qs_unexpected_json(const char *endpoint,
+										   const char *detail);
 
 /* The upstream error text of a body: printable, cut, secrets removed. */
 extern char *qs_upstream_text(const QsConn *conn, const char *body,

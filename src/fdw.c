@@ -42,6 +42,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "options.h"
 #include "fetch.h"
 #include "rows.h"
@@ -191,13 +192,9 @@ qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		requests = ceil(baserel->rows / QS_PAGE_SIZE);
 	startup = QS_REQUEST_COST * requests;
 	total = startup + baserel->rows * cpu_tuple_cost;
-	add_path(baserel, (Path *) create_foreignscan_path(
+	add_path(baserel, (Path *) qs_create_foreignscan_path(
 						  root, baserel, NULL, baserel->rows, startup, total,
-						  NIL, baserel->lateral_relids, NULL,
-#if PG_VERSION_NUM >= 170000
-						  NIL, /* fdw_restrictinfo */
-#endif
-						  NIL));
+						  NIL, baserel->lateral_relids, NULL, NIL));
 }
 
 /*
@@ -248,15 +245,9 @@ qsGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 static Oid
 scan_user(ForeignScanState *node)
 {
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
-#if PG_VERSION_NUM >= 160000
-	return OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
-#else
-	EState *estate = node->ss.ps.state;
-	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
+	Oid user = qs_scan_check_as_user(node);
 
-	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-#endif
+	return OidIsValid(user) ? user : GetUserId();
 }
 
 /*

@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "cache.h"
+#include "compat.h"
 #include "errors.h"
 #include "http.h"
 #include "qstash.h"
@@ -107,8 +108,8 @@ typedef struct QsBodyOrigin
 	const char *path;
 } QsBodyOrigin;
 
-pg_attribute_noreturn() static void report_malformed(void *arg,
-													 const char *error)
+QS_NORETURN static void
+report_malformed(void *arg, const char *error)
 {
 	QsBodyOrigin *o = (QsBodyOrigin *) arg;
 

@@ -25,6 +25,7 @@
 #include "portability/instr_time.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "http.h"
 #include "qstash.h"
 
@@ -301,7 +302,7 @@ build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 		int elen = pg_b64_enc_len(plen);
 		char *enc = palloc(elen + 1);
 
-		elen = pg_b64_encode(plain, plen, enc, elen);
+		elen = qs_b64_encode(plain, plen, enc, elen);
 		enc[Max(elen, 0)] = '\0';
 		auth = psprintf("Authorization: Basic %s", enc);
 		explicit_bzero(plain, plen);

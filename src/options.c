@@ -33,6 +33,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "errors.h"
 #include "options.h"
 #include "shared.h"
@@ -519,12 +520,7 @@ qs_conn_by_oid(Oid serverid, Oid userid)
 static AclResult
 server_usage(Oid serverid)
 {
-#if PG_VERSION_NUM >= 160000
-	return object_aclcheck(ForeignServerRelationId, serverid, GetUserId(),
-						   ACL_USAGE);
-#else
-	return pg_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE);
-#endif
+	return qs_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE);
 }
 
 /* Has the current role USAGE on the server? */

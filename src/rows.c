@@ -29,6 +29,7 @@
 #include "pgtime.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "errors.h"
 #include "qstash.h"
 #include "rows.h"
@@ -236,8 +237,8 @@ mapper_error_context(void *arg)
 				   m->cur_row + 1);
 }
 
-pg_attribute_noreturn() static void wrong_type(QsMapper *m,
-											   const char *expected, QsJson *v)
+QS_NORETURN static void
+wrong_type(QsMapper *m, const char *expected, QsJson *v)
 {
 	qs_unexpected_json(m->ep->name,
 					   psprintf("Key \"%s\" is a %s, expected %s.",
@@ -378,7 +379,7 @@ body_bytes(QsMapper *m, QsJson *row, const char **data, int *len)
 		if (slen > (size_t) MaxAllocSize / 2)
 			wrong_type(m, "a body of a sane size", b64);
 		buf = palloc(pg_b64_dec_len((int) slen) + 1);
-		n = pg_b64_decode(s, (int) slen, buf, pg_b64_dec_len((int) slen));
+		n = qs_b64_decode(s, (int) slen, buf, pg_b64_dec_len((int) slen));
 		if (n < 0)
 			ereport(
 				ERROR,
@@ -860,7 +861,7 @@ keep_row(QsMapper *m, Tuplestorestate *store)
 					  : palloc(sizeof(MinimalTuple) * k->cap);
 	}
 	k->tuples[k->nrows] =
-		heap_form_minimal_tuple(m->tupdesc, m->values, m->nulls);
+		qs_form_minimal_tuple(m->tupdesc, m->values, m->nulls);
 	MemoryContextSwitchTo(old);
 	store_tuple(m, k->tuples[k->nrows++], store);
 }
@@ -892,8 +893,8 @@ put_row(QsMapper *m, QsJson *row, const QsPoint *pt, Tuplestorestate *store)
 	MemoryContextReset(m->rowcxt);
 }
 
-pg_attribute_noreturn() static void unexpected_shape(QsMapper *m,
-													 const char *detail)
+QS_NORETURN static void
+unexpected_shape(QsMapper *m, const char *detail)
 {
 	qs_unexpected_json(m->ep->name, detail);
 }

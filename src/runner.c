@@ -28,6 +28,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "errors.h"
 #include "qstash.h"
 #include "runner.h"
@@ -207,7 +208,8 @@ fetch_target(QsRunner *r, const QsTarget *t, Tuplestorestate *store)
 	return rows;
 }
 
-pg_attribute_noreturn() static void too_many_pages(QsRunner *r)
+QS_NORETURN static void
+too_many_pages(QsRunner *r)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

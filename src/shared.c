@@ -102,9 +102,7 @@ static QsShared *shared = NULL;
 static int qs_guc_shared_cache_size = 8 * 1024 * 1024;
 bool qs_guc_shared_fail_fast = true;
 
-#if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* the in-flight entries this backend owns (cleared at abort) */
@@ -119,7 +117,6 @@ shared_size(void)
 					(Size) qs_guc_shared_cache_size);
 }
 
-#if PG_VERSION_NUM >= 150000
 static void
 shmem_request(void)
 {
@@ -128,7 +125,6 @@ shmem_request(void)
 	RequestAddinShmemSpace(shared_size());
 	RequestNamedLWLockTranche("qstash", 1);
 }
-#endif
 
 static void
 shmem_startup(void)
@@ -168,13 +164,8 @@ qs_shared_init(void)
 		"responses.",
 		&qs_guc_shared_cache_size, 8 * 1024 * 1024, 0, 1024 * 1024 * 1024,
 		PGC_POSTMASTER, GUC_UNIT_BYTE, NULL, NULL, NULL);
-#if PG_VERSION_NUM >= 150000
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = shmem_request;
-#else
-	RequestAddinShmemSpace(shared_size());
-	RequestNamedLWLockTranche("qstash", 1);
-#endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = shmem_startup;
 	/* every backend then sees server and mapping changes (options.c) */

@@ -4,15 +4,33 @@
 # starts a throw-away PostgreSQL cluster in a temporary directory, owned by
 # an unprivileged OS user when we run as root (initdb refuses root).
 # Everything started here is stopped by qs_cleanup (an EXIT trap).
+#
+# The PostgreSQL is Debian's (QS_PG_MAJOR, default 15), or any build that
+# PG_CONFIG names, such as test/build-postgres's: then no PostgreSQL package
+# is installed, and the extension is installed into that build.
 
 set -euo pipefail
 
 QS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QS_PG_MAJOR=${QS_PG_MAJOR:-15}
-QS_PACKAGES="postgresql-$QS_PG_MAJOR postgresql-server-dev-$QS_PG_MAJOR
-  libcurl4-openssl-dev libjson-c-dev pkg-config make gcc python3
-  libipc-run-perl postgresql-$QS_PG_MAJOR-cron openssl
-  postgresql-plpython3-$QS_PG_MAJOR"
+QS_SYSTEM_PG=1
+if [ -n "${PG_CONFIG:-}" ]; then
+    case "$(readlink -f "$PG_CONFIG")" in
+        /usr/lib/postgresql/*/bin/pg_config)
+            QS_PG_MAJOR=$(echo "$PG_CONFIG" | sed 's#.*/postgresql/\([0-9]*\)/bin/pg_config#\1#') ;;
+        /usr/bin/pg_config | /usr/share/postgresql-common/*) ;;
+        *)
+            QS_SYSTEM_PG=0
+            [ -x "$PG_CONFIG" ] || { echo "PG_CONFIG=$PG_CONFIG is not executable" >&2; exit 1; }
+            QS_PG_MAJOR=$("$PG_CONFIG" --version | sed 's/[^0-9]*\([0-9]*\).*/\1/') ;;
+    esac
+fi
+QS_PACKAGES="libcurl4-openssl-dev libjson-c-dev pkg-config make gcc python3
+  libipc-run-perl openssl"
+if [ "$QS_SYSTEM_PG" = 1 ]; then
+    QS_PACKAGES="$QS_PACKAGES postgresql-$QS_PG_MAJOR postgresql-server-dev-$QS_PG_MAJOR
+  postgresql-$QS_PG_MAJOR-cron postgresql-plpython3-$QS_PG_MAJOR"
+fi
 QS_WORK=${QS_WORK:-}
 QS_PGPORT=${QS_PGPORT:-55432}
 QS_PIDS=()
@@ -43,6 +61,7 @@ qs_ensure_packages() {
     [ -x "$PG_CONFIG" ] || PG_CONFIG=$(command -v pg_config)
     export PG_CONFIG
     QS_BINDIR=$("$PG_CONFIG" --bindir)
+    QS_PG_MAJOR=$("$PG_CONFIG" --version | sed 's/[^0-9]*\([0-9]*\).*/\1/')
 }
 
 # The project's warning flags; PG_CFLAGS adds to them, CI=true adds -Werror.
@@ -194,13 +213,16 @@ qs_bench() {
 # qs_regress OUTDIR PGOPTIONS TEST...: pg_regress over the given test files
 # against the running cluster, each file under a fresh mock API.
 qs_regress() {
-    local outdir=$1 options=$2
+    local outdir=$1 options=$2 expected_dir=()
     shift 2
+    # from 16 on, pg_regress looks for expected files in the current
+    # directory unless told (which the cluster's user may not read)
+    [ "$QS_PG_MAJOR" -lt 16 ] || expected_dir=(--expecteddir="$QS_WORK/src")
     mkdir -p "$outdir"
     [ "$(id -u)" -ne 0 ] || chown "$QS_USER" "$outdir"
     qs_as_user env PGOPTIONS="$options" \
         "$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
-        --inputdir="$QS_WORK/src" --outputdir="$outdir" \
+        --inputdir="$QS_WORK/src" "${expected_dir[@]}" --outputdir="$outdir" \
         --bindir="$QS_BINDIR" --host="$QS_WORK" --port="$QS_PGPORT" \
         --user=postgres --dbname=contrib_regression \
         --launcher="$QS_WORK/src/test/mock/launch" "$@"

@@ -8,6 +8,8 @@ use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils ();
+use Test::More ();
 use Time::HiRes qw(usleep);
 
 my $mockdir = dirname(__FILE__) . '/../mock';
@@ -69,11 +71,23 @@ sub requests
 	return $out =~ /requests=(\d+)/ ? $1 : -1;
 }
 
-# A started node that runs pg_cron jobs (in background workers).
+# A started node that runs pg_cron jobs (in background workers).  Skips the
+# whole test file when the PostgreSQL under test has no pg_cron (Debian has
+# no package of it for a private build such as test/build-postgres's, which
+# builds it from source when it can and otherwise leaves a note of why).
 sub cron_node
 {
 	my ($name) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $pkglibdir = $node->config_data('--pkglibdir');
+	if (!-f "$pkglibdir/pg_cron.so")
+	{
+		my $note = $node->config_data('--bindir') . '/../.qs-pg_cron-missing';
+		my $why = -f $note ? PostgreSQL::Test::Utils::slurp_file($note) : '';
+		chomp $why;
+		Test::More::plan(skip_all => "pg_cron is not installed in $pkglibdir"
+			  . ($why ne '' ? ": $why" : ''));
+	}
 	$node->init;
 	$node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_cron'
