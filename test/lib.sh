@@ -254,6 +254,11 @@ qs_private_pg() {
         "$("$PG_CONFIG" --sharedir)" "$("$PG_CONFIG" --pkgincludedir)"; do
         [ -d "$dir$d" ] || { mkdir -p "$dir$(dirname "$d")" && cp -a "$d" "$dir$(dirname "$d")/"; }
     done
+    # a private build's notes (test/build-postgres: why it has no pg_cron)
+    d=$(dirname "$("$PG_CONFIG" --bindir)")
+    for f in "$d"/.qs-*; do
+        [ ! -f "$f" ] || cp "$f" "$dir$d/"
+    done
     PG_CONFIG="$dir$("$PG_CONFIG" --bindir)/pg_config"
     export PG_CONFIG
     QS_BINDIR=$("$PG_CONFIG" --bindir)

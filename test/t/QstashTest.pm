@@ -71,30 +71,38 @@ sub requests
 	return $out =~ /requests=(\d+)/ ? $1 : -1;
 }
 
-# A started node that runs pg_cron jobs (in background workers).  Skips the
-# whole test file when the PostgreSQL under test has no pg_cron (Debian has
-# no package of it for a private build such as test/build-postgres's, which
-# builds it from source when it can and otherwise leaves a note of why).
+# Why the PostgreSQL under test has no pg_cron, or '' when it has it
+# (Debian has no package of it for a private build such as
+# test/build-postgres's, which builds it from source when it can and
+# otherwise leaves a note of why).
+sub no_cron_reason
+{
+	my $pkglibdir = `pg_config --pkglibdir`;
+	chomp $pkglibdir;
+	return '' if -f "$pkglibdir/pg_cron.so";
+	my $bindir = `pg_config --bindir`;
+	chomp $bindir;
+	my $note = "$bindir/../.qs-pg_cron-missing";
+	my $why = -f $note ? PostgreSQL::Test::Utils::slurp_file($note) : '';
+	chomp $why;
+	return "pg_cron is not installed in $pkglibdir" . ($why ne '' ? ": $why" : '');
+}
+
+# A started node that runs pg_cron jobs (in background workers).  Without
+# pg_cron, skips the whole test file; with $optional, a node without it.
 sub cron_node
 {
-	my ($name) = @_;
+	my ($name, $optional) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	my $pkglibdir = $node->config_data('--pkglibdir');
-	if (!-f "$pkglibdir/pg_cron.so")
-	{
-		my $note = $node->config_data('--bindir') . '/../.qs-pg_cron-missing';
-		my $why = -f $note ? PostgreSQL::Test::Utils::slurp_file($note) : '';
-		chomp $why;
-		Test::More::plan(skip_all => "pg_cron is not installed in $pkglibdir"
-			  . ($why ne '' ? ": $why" : ''));
-	}
+	my $why = no_cron_reason();
+	Test::More::plan(skip_all => $why) if $why ne '' && !$optional;
 	$node->init;
 	$node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 max_worker_processes = 16
-});
+}) if $why eq '';
 	$node->start;
 	return $node;
 }
