@@ -13,7 +13,13 @@ LANGUAGE sql AS $$
     SELECT d.classid, d.objid
       FROM pg_depend d JOIN pg_extension e ON d.refobjid = e.oid
      WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-       AND e.extname = 'qstash')
+       AND e.extname = 'qstash'
+       -- from PostgreSQL 18 on, the row types of its tables and views and
+       -- the array types are members too: they follow from the tables and
+       -- types, which are compared
+       AND NOT EXISTS (SELECT FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+                        WHERE d.classid = 'pg_type'::regclass AND t.oid = d.objid
+                          AND (t.typelem <> 0 OR c.relkind IN ('r', 'v', 'm', 'f', 'p'))))
   SELECT pg_describe_object(m.classid, m.objid, 0),
          concat_ws(E'\n',
            CASE m.classid
