@@ -54,7 +54,9 @@ SELECT region, max_queues FROM users_dom ORDER BY 1;
 CREATE FOREIGN TABLE stats_text (qstash_id uuid, metric text, ts text)
   SERVER upstash OPTIONS (endpoint 'stats');
 SET TimeZone = 'UTC';
-SELECT count(*), min(ts) FROM stats_text;
+-- (the same columns as the cursor below, so the same mapping: its rows are
+-- kept, under UTC)
+SELECT count(*), min(ts) FROM (SELECT qstash_id, ts FROM stats_text WHERE metric = 'daily_used') s;
 \! $QSTASH_MOCK_CTL reset
 BEGIN;
 DECLARE c CURSOR FOR SELECT qstash_id, ts FROM stats_text WHERE metric = 'daily_used';

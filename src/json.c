@@ -420,7 +420,7 @@ prescan(QsPrescan *ps, const char *buf, size_t len, size_t *newlen,
 				continue;
 			case '{':
 			case '[':
-				if (ps->depth >= QS_JSON_MAX_DEPTH)
+				if (ps->depth >= (int) lengthof(ps->frames) - 1)
 					goto done; /* json-c refuses the depth */
 				if (ps->depth == 0)
 				{
