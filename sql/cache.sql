@@ -54,9 +54,9 @@ SELECT region, max_queues FROM users_dom ORDER BY 1;
 CREATE FOREIGN TABLE stats_text (qstash_id uuid, metric text, ts text)
   SERVER upstash OPTIONS (endpoint 'stats');
 SET TimeZone = 'UTC';
--- (the same columns as the cursor below, so the same mapping: its rows are
--- kept, under UTC)
-SELECT count(*), min(ts) FROM (SELECT qstash_id, ts FROM stats_text WHERE metric = 'daily_used') s;
+-- (reading the columns the cursor below reads: the same mapping, whose
+-- rows are kept, under UTC)
+SELECT count(DISTINCT qstash_id), min(ts) FROM stats_text WHERE metric = 'daily_used';
 \! $QSTASH_MOCK_CTL reset
 BEGIN;
 DECLARE c CURSOR FOR SELECT qstash_id, ts FROM stats_text WHERE metric = 'daily_used';
@@ -66,6 +66,23 @@ MOVE FORWARD 59 IN c;
 FETCH 1 FROM c;
 COMMIT;
 RESET TimeZone;
+-- ... bytea_output too, for a body declared text (the message log: pages)
+\getenv mock_token QSTASH_MOCK_TOKEN
+ALTER SERVER upstash OPTIONS (ADD qstash_url :'mock_url');
+ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token :'mock_token');
+CREATE FOREIGN TABLE logs_body (message_id text, body text)
+  SERVER upstash OPTIONS (endpoint 'logs');
+SELECT count(DISTINCT message_id), max(body) FROM logs_body;
+\! $QSTASH_MOCK_CTL reset
+BEGIN;
+DECLARE c CURSOR FOR SELECT message_id, body FROM logs_body;
+FETCH 1 FROM c;
+SET bytea_output = 'escape';
+MOVE FORWARD 99 IN c;
+FETCH 1 FROM c;
+COMMIT;
+RESET bytea_output;
+\! $QSTASH_MOCK_CTL count
 \! $QSTASH_MOCK_CTL count
 
 -- 3c. the rows of one column type are not served for another: a
@@ -176,9 +193,7 @@ SET search_path = s2, public;
 SELECT count(*) AS n, count(*) FILTER (WHERE c.relnamespace = 's1'::regnamespace) AS in_s1
   FROM ft_rc f JOIN pg_class c ON c.oid = f.region;
 RESET search_path;
-ALTER SERVER upstash OPTIONS (ADD qstash_url :'mock_url');
-\getenv mock_token QSTASH_MOCK_TOKEN
-ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (ADD token :'mock_token');
+-- (the QStash API's token is set in 3b)
 CREATE FOREIGN TABLE ft_logb (message_id text, body text) SERVER upstash OPTIONS (endpoint 'logs');
 SET bytea_output = 'hex';
 SELECT body FROM ft_logb WHERE message_id = 'msg_0000' ORDER BY 1 LIMIT 2;
