@@ -811,3 +811,29 @@ REVOKE ALL ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, b
 REVOKE ALL ON PROCEDURE qstash_archive_dlq(name, integer, bigint, bigint, bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_reset(name, text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON qstash_archive_status FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- A DBA's first hour (issue 21): the rate-limit view has one row per
+-- server, API and kind; one call gives a role what reading, or running
+-- the pg_cron jobs, needs; \dx, \df and \d+ describe the extension.
+------------------------------------------------------------------------
+-- The developer API and the QStash API have rate limits of their own: the
+-- view names the API, so their burst limits are two rows, not one row
+-- that alternates between them.
+DROP VIEW qstash_rate_limits;
+DROP FUNCTION qstash_rate_limits();
+CREATE FUNCTION qstash_rate_limits(
+  OUT server text, OUT api text, OUT kind text, OUT "limit" bigint, OUT remaining bigint,
+  OUT reset_at timestamptz, OUT observed_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'qstash_rate_limits'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 4;
+COMMENT ON FUNCTION qstash_rate_limits() IS
+  'The rows of the view qstash_rate_limits (its readers need EXECUTE on this function too)';
+
+CREATE VIEW qstash_rate_limits AS SELECT * FROM @extschema@.qstash_rate_limits();
+COMMENT ON VIEW qstash_rate_limits IS
+  'The last rate-limit figures seen per server, API and kind (this session''s; with shared_preload_libraries = ''qstash'', every session''s), for the servers the current role has USAGE on';
+REVOKE ALL ON FUNCTION qstash_rate_limits() FROM PUBLIC;
+REVOKE ALL ON qstash_rate_limits FROM PUBLIC;
+

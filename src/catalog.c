@@ -446,6 +446,12 @@ qs_endpoint_lookup(const char *name)
 	return NULL;
 }
 
+const char *
+qs_api_name(QsApi api)
+{
+	return api == QS_API_DEVELOPER ? "developer" : "qstash";
+}
+
 /* "users, ipv4": for hints */
 char *
 qs_endpoint_names(void)

@@ -42,6 +42,9 @@ typedef enum QsApi
 	QS_API_REST		  /* qstash_url, Bearer token */
 } QsApi;
 
+/* "developer" or "qstash": the API as the rate-limit view names it. */
+extern const char *qs_api_name(QsApi api);
+
 /* Shape of a successful response body. */
 typedef enum QsShape
 {

@@ -197,7 +197,7 @@ send_request(const QsConn *conn, QsApi api, const char *path,
 		qs_requests_sent++;
 		if (resp->transport == QS_TRANSPORT_OK)
 		{
-			qs_ratelimit_observe(conn->serverid, resp);
+			qs_ratelimit_observe(conn->serverid, api, resp);
 			qs_shared_observe(conn, api, resp);
 		}
 		if (stats)
