@@ -219,7 +219,7 @@ send_request(const QsConn *conn, QsApi api, const char *path,
 			return;
 		delay = retry_delay(resp, attempt);
 		if (delay < 0)
-			qs_report_failure(conn, path, resp);
+			qs_report_failure(conn, api, path, resp);
 		elog(DEBUG1, "qstash: retrying GET %s in %ld ms (retry %d of %d)",
 			 path, delay, attempt + 1, qs_guc_max_retries);
 		MemoryContextReset(body_cxt);

@@ -432,7 +432,7 @@ qs_shared_before_request(const QsConn *conn, QsApi api, const char *path)
 			 "qstash: GET %s on server \"%s\": not sent, the rate "
 			 "limit is exhausted (seen by a backend)",
 			 path, conn->servername);
-		qs_report_failure(conn, path, &fake);
+		qs_report_failure(conn, api, path, &fake);
 	}
 	deadline =
 		GetCurrentTimestamp() + (TimestampTz) qs_guc_retry_max_wait_ms * 1000;
