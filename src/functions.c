@@ -191,6 +191,7 @@ call_plan(FunctionCallInfo fcinfo, const QsArgMap *map)
 	QsRequestPlan *plan = palloc0(sizeof(QsRequestPlan));
 
 	plan->ep = map->ep;
+	plan->fold_case = true; /* state => 'failed' means FAILED */
 	for (int i = 0; i < PG_NARGS() && i < map->nargs; i++)
 	{
 		QsPlanParam *p;
