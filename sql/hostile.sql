@@ -146,17 +146,17 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER h_private OPTIONS (email :'mock_emai
 SELECT count(*) FROM qstash_users('h_private');
 \! $QSTASH_MOCK_CTL queue --body '[]' --header 'Burst-RateLimit-Limit: 100' --header 'Burst-RateLimit-Remaining: 41' --header 'Burst-RateLimit-Reset: 1795000000'
 SELECT count(*) FROM qstash_users('upstash');
-SELECT server, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2;
+SELECT server, api, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2, 3;
 SET ROLE regress_qstash_hostile;
-SELECT server, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2;
-SELECT server, kind, remaining FROM qstash_rate_limits() ORDER BY 1, 2;
+SELECT server, api, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2, 3;
+SELECT server, api, kind, remaining FROM qstash_rate_limits() ORDER BY 1, 2, 3;
 SELECT count(*) FROM qstash_users('h_private');  -- ERROR
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 ALTER SERVER h_private RENAME TO h_private_renamed;
-SELECT server, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2;
+SELECT server, api, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2, 3;
 DROP SERVER h_private_renamed CASCADE;
-SELECT server, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2;
+SELECT server, api, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2, 3;
 
 -- 6. a mapping stored with a control character before the validator
 -- refused it (0.1.0) is never sent

@@ -811,3 +811,409 @@ REVOKE ALL ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, b
 REVOKE ALL ON PROCEDURE qstash_archive_dlq(name, integer, bigint, bigint, bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION qstash_archive_reset(name, text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON qstash_archive_status FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- A DBA's first hour (issue 21): the rate-limit view has one row per
+-- server, API and kind; one call gives a role what reading, or running
+-- the pg_cron jobs, needs; \dx, \df and \d+ describe the extension.
+------------------------------------------------------------------------
+COMMENT ON EXTENSION qstash IS
+  'Upstash QStash as SQL: instances, limits, usage, message log, DLQ, schedules, queues, URL groups, flow control; pg_cron snapshots and a log/DLQ archive';
+
+-- The developer API and the QStash API have rate limits of their own: the
+-- view names the API, so their burst limits are two rows, not one row
+-- that alternates between them.
+DROP VIEW qstash_rate_limits;
+DROP FUNCTION qstash_rate_limits();
+CREATE FUNCTION qstash_rate_limits(
+  OUT server text, OUT api text, OUT kind text, OUT "limit" bigint, OUT remaining bigint,
+  OUT reset_at timestamptz, OUT observed_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'qstash_rate_limits'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 4;
+COMMENT ON FUNCTION qstash_rate_limits() IS
+  'The rows of the view qstash_rate_limits (its readers need EXECUTE on this function too)';
+
+CREATE VIEW qstash_rate_limits AS SELECT * FROM @extschema@.qstash_rate_limits();
+COMMENT ON VIEW qstash_rate_limits IS
+  'The last rate-limit figures seen per server, API and kind (this session''s; with shared_preload_libraries = ''qstash'', every session''s), for the servers the current role has USAGE on';
+REVOKE ALL ON FUNCTION qstash_rate_limits() FROM PUBLIC;
+REVOKE ALL ON qstash_rate_limits FROM PUBLIC;
+
+-- One step for a role that reads: USAGE on the servers of qstash_fdw (or
+-- the one named), EXECUTE on the functions that read the APIs, SELECT on
+-- the extension's tables and views and on the foreign tables of those
+-- servers, USAGE on the schemas that hold them.  It grants what exists
+-- when it runs (run it again after importing more foreign tables) and only
+-- what the caller may grant: every privilege is checked first, and nothing
+-- is granted when one is missing.  Returns the statements it ran.
+CREATE FUNCTION qstash_grant_reader(role name, server name DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  ext_oid oid := (SELECT e.oid FROM pg_extension e WHERE e.extname = 'qstash');
+  routines name[] := ARRAY['qstash_users', 'qstash_stats', 'qstash_stats_summary', 'qstash_ipv4',
+                           'qstash_logs', 'qstash_dlq', 'qstash_schedules', 'qstash_queues',
+                           'qstash_url_groups', 'qstash_flow_control', 'qstash_global_parallelism',
+                           'qstash_rate_limits', 'qstash_requests_sent'];
+  plan text[][];
+  i integer;
+BEGIN
+  IF role = 'public' THEN
+    RAISE EXCEPTION 'nothing is granted to PUBLIC'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name a role (CREATE ROLE reporting LOGIN), and give it a user mapping.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role) THEN
+    RAISE EXCEPTION 'role "%" does not exist', role
+      USING ERRCODE = 'undefined_object',
+            HINT = format('Create it first (CREATE ROLE %I LOGIN), then call this again.', role);
+  END IF;
+  IF server IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+        WHERE w.fdwname = 'qstash_fdw' AND s.srvname = server) THEN
+    RAISE EXCEPTION 'server "%" does not exist', server
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Name a server of the foreign-data wrapper qstash_fdw, or NULL for all of them.';
+  END IF;
+  -- {what, may the caller grant it, statement}, in the order they run
+  SELECT array_agg(ARRAY[g.what, g.may::text, g.stmt] ORDER BY g.ord, g.stmt) INTO plan
+    FROM (
+      WITH servers AS (
+        SELECT s.oid, s.srvname FROM pg_foreign_server s
+          JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+         WHERE w.fdwname = 'qstash_fdw'
+           AND (qstash_grant_reader.server IS NULL OR s.srvname = qstash_grant_reader.server)
+      ), members AS (
+        SELECT d.classid, d.objid FROM pg_depend d
+         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext_oid AND d.deptype = 'e'
+      ), foreign_tables AS (
+        SELECT c.oid, c.relnamespace FROM pg_foreign_table t JOIN pg_class c ON c.oid = t.ftrelid
+         WHERE t.ftserver IN (SELECT oid FROM servers)
+      )
+      SELECT 1 AS ord, format('foreign server %I', s.srvname) AS what,
+             has_server_privilege(s.oid, 'USAGE WITH GRANT OPTION') AS may,
+             format('GRANT USAGE ON FOREIGN SERVER %I TO %I', s.srvname, role) AS stmt
+        FROM servers s
+      UNION ALL
+      -- the extension's schema and those of the foreign tables, unless the
+      -- role may use them already (public, say)
+      SELECT 2, format('schema %I', n.nspname),
+             has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION'),
+             format('GRANT USAGE ON SCHEMA %I TO %I', n.nspname, role)
+        FROM pg_namespace n
+       WHERE (n.oid = (SELECT e.extnamespace FROM pg_extension e WHERE e.oid = ext_oid)
+              OR n.oid IN (SELECT relnamespace FROM foreign_tables))
+         AND NOT has_schema_privilege(role, n.oid, 'USAGE')
+      UNION ALL
+      SELECT 3, format('function %s', p.oid::regprocedure),
+             has_function_privilege(p.oid, 'EXECUTE WITH GRANT OPTION'),
+             format('GRANT EXECUTE ON FUNCTION %s TO %I', p.oid::regprocedure, role)
+        FROM pg_proc p JOIN members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+       WHERE p.proname = ANY (routines)
+      UNION ALL
+      SELECT 4, format('table %s', c.oid::regclass),
+             has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION'),
+             format('GRANT SELECT ON %s TO %I', c.oid::regclass, role)
+        FROM pg_class c
+       WHERE c.oid IN (SELECT m.objid FROM members m WHERE m.classid = 'pg_class'::regclass)
+         AND c.relkind IN ('r', 'v', 'm', 'p')
+      UNION ALL
+      SELECT 5, format('foreign table %s', f.oid::regclass),
+             has_table_privilege(f.oid, 'SELECT WITH GRANT OPTION'),
+             format('GRANT SELECT ON %s TO %I', f.oid::regclass, role)
+        FROM foreign_tables f
+    ) g;
+  FOR i IN 1 .. coalesce(array_length(plan, 1), 0) LOOP
+    IF NOT plan[i][2]::boolean THEN
+      RAISE EXCEPTION 'permission denied to grant access to %', plan[i][1]
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = 'Nothing was granted.',
+              HINT = 'Run it as the owner of the extension''s objects, of the servers and of the foreign tables, or as a superuser.';
+    END IF;
+  END LOOP;
+  FOR i IN 1 .. coalesce(array_length(plan, 1), 0) LOOP
+    EXECUTE plan[i][3];
+    RETURN NEXT plan[i][3];
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION qstash_grant_reader(name, name) IS
+  'Let a role read everything read-only: USAGE on the servers (all of qstash_fdw, or the one named), EXECUTE on the reading functions, SELECT on the tables, views and foreign tables; returns the GRANTs it ran';
+
+-- One step for the role that runs the pg_cron jobs (snapshots and the
+-- archive): USAGE on the servers, EXECUTE on the snapshot and archive
+-- routines and every function they call (qstash_archive_reset included),
+-- SELECT, INSERT and UPDATE on the tables they write and DELETE on the
+-- progress (a reset without since), SELECT on qstash_archive_status.  Those
+-- table privileges let it write any server's rows: grant them to that role
+-- only.
+CREATE FUNCTION qstash_grant_archiver(role name, server name DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  ext_oid oid := (SELECT e.oid FROM pg_extension e WHERE e.extname = 'qstash');
+  routines name[] := ARRAY['qstash_snapshot_stats', 'qstash_snapshot_summary', 'qstash_stats',
+                           'qstash_stats_summary', 'qstash_requests_sent', 'qstash_log_pages',
+                           'qstash_dlq_pages', 'qstash_last_cursor'];
+  written name[] := ARRAY['qstash_stats_history', 'qstash_stats_summary_history',
+                          'qstash_log_archive', 'qstash_dlq_history', 'qstash_archive_state'];
+  plan text[][];
+  i integer;
+BEGIN
+  IF role = 'public' THEN
+    RAISE EXCEPTION 'nothing is granted to PUBLIC'
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Name a role (CREATE ROLE reporting LOGIN), and give it a user mapping.';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role) THEN
+    RAISE EXCEPTION 'role "%" does not exist', role
+      USING ERRCODE = 'undefined_object',
+            HINT = format('Create it first (CREATE ROLE %I LOGIN), then call this again.', role);
+  END IF;
+  IF server IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+        WHERE w.fdwname = 'qstash_fdw' AND s.srvname = server) THEN
+    RAISE EXCEPTION 'server "%" does not exist', server
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Name a server of the foreign-data wrapper qstash_fdw, or NULL for all of them.';
+  END IF;
+  SELECT array_agg(ARRAY[g.what, g.may::text, g.stmt] ORDER BY g.ord, g.stmt) INTO plan
+    FROM (
+      WITH members AS (
+        SELECT d.classid, d.objid FROM pg_depend d
+         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext_oid AND d.deptype = 'e'
+      )
+      SELECT 1 AS ord, format('foreign server %I', s.srvname) AS what,
+             has_server_privilege(s.oid, 'USAGE WITH GRANT OPTION') AS may,
+             format('GRANT USAGE ON FOREIGN SERVER %I TO %I', s.srvname, role) AS stmt
+        FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+       WHERE w.fdwname = 'qstash_fdw'
+         AND (qstash_grant_archiver.server IS NULL OR s.srvname = qstash_grant_archiver.server)
+      UNION ALL
+      SELECT 2, format('schema %I', n.nspname),
+             has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION'),
+             format('GRANT USAGE ON SCHEMA %I TO %I', n.nspname, role)
+        FROM pg_namespace n
+       WHERE n.oid = (SELECT e.extnamespace FROM pg_extension e WHERE e.oid = ext_oid)
+         AND NOT has_schema_privilege(role, n.oid, 'USAGE')
+      UNION ALL
+      -- the procedures, and every function they call
+      SELECT 3, format('routine %s', p.oid::regprocedure),
+             has_function_privilege(p.oid, 'EXECUTE WITH GRANT OPTION'),
+             format('GRANT EXECUTE ON ROUTINE %s TO %I', p.oid::regprocedure, role)
+        FROM pg_proc p JOIN members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+       WHERE p.proname = ANY (routines) OR p.proname LIKE 'qstash\_archive\_%'
+      UNION ALL
+      SELECT 4, format('table %s', c.oid::regclass),
+             has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION')
+             AND has_table_privilege(c.oid, 'INSERT WITH GRANT OPTION')
+             AND has_table_privilege(c.oid, 'UPDATE WITH GRANT OPTION'),
+             format('GRANT SELECT, INSERT, UPDATE ON %s TO %I', c.oid::regclass, role)
+        FROM pg_class c JOIN members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+       WHERE c.relname = ANY (written)
+      UNION ALL
+      SELECT 4, format('table %s', c.oid::regclass),
+             has_table_privilege(c.oid, 'DELETE WITH GRANT OPTION'),
+             format('GRANT DELETE ON %s TO %I', c.oid::regclass, role)
+        FROM pg_class c JOIN members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+       WHERE c.relname = 'qstash_archive_state'
+      UNION ALL
+      SELECT 5, format('view %s', c.oid::regclass),
+             has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION'),
+             format('GRANT SELECT ON %s TO %I', c.oid::regclass, role)
+        FROM pg_class c JOIN members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+       WHERE c.relname = 'qstash_archive_status'
+    ) g;
+  FOR i IN 1 .. coalesce(array_length(plan, 1), 0) LOOP
+    IF NOT plan[i][2]::boolean THEN
+      RAISE EXCEPTION 'permission denied to grant access to %', plan[i][1]
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = 'Nothing was granted.',
+              HINT = 'Run it as the owner of the extension''s objects and of the servers, or as a superuser.';
+    END IF;
+  END LOOP;
+  FOR i IN 1 .. coalesce(array_length(plan, 1), 0) LOOP
+    EXECUTE plan[i][3];
+    RETURN NEXT plan[i][3];
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION qstash_grant_archiver(name, name) IS
+  'Let the role that runs the pg_cron jobs snapshot and archive: USAGE on the servers, EXECUTE on the snapshot and archive routines, SELECT, INSERT and UPDATE on their tables (and DELETE on the progress, for resets); returns the GRANTs it ran';
+
+REVOKE ALL ON FUNCTION qstash_grant_reader(name, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_grant_archiver(name, name) FROM PUBLIC;
+
+-- \df qstash*: what is not for users says so.  The archive's helpers are
+-- called by its procedures (EXECUTE on them goes with qstash_grant_archiver);
+-- they are found by name, so that a helper added or changed later is
+-- commented too.
+COMMENT ON FUNCTION qstash_fdw_handler() IS 'Internal: the handler of the foreign-data wrapper qstash_fdw';
+COMMENT ON FUNCTION qstash_fdw_validator(text[], oid) IS
+  'Internal: the option validator of the foreign-data wrapper qstash_fdw';
+DO $$
+DECLARE
+  f record;
+BEGIN
+  FOR f IN
+    SELECT p.oid::regprocedure AS fn,
+           coalesce(v.txt, 'Internal (the archive): a step of qstash_archive_logs() or qstash_archive_dlq()') AS txt
+      FROM pg_proc p
+      JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+      JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'qstash'
+      LEFT JOIN (VALUES
+        ('qstash_archive_server', 'Internal (the archive): the server named, or the only server of qstash_fdw'),
+        ('qstash_archive_origin', 'Internal (the archive): the cluster and database where the progress is recorded'),
+        ('qstash_archive_claim', 'Internal (the archive): the progress row of a server and kind, locked, its server checked'),
+        ('qstash_archive_start', 'Internal (the archive): the start of a run'),
+        ('qstash_archive_failed', 'Internal (the archive): record the error that ends a run'),
+        ('qstash_archive_budget', 'Internal (the archive): the requests left in a run''s budget'),
+        ('qstash_archive_logs_window', 'Internal (the log archive): the next time window to read'),
+        ('qstash_archive_logs_window_done', 'Internal (the log archive): a window read to its end, and the size of the next'),
+        ('qstash_archive_logs_step', 'Internal (the log archive): one page of a run'),
+        ('qstash_archive_dlq_step', 'Internal (the DLQ history): one page of a run'),
+        ('qstash_archive_finish', 'Internal (the archive): record what a run did'),
+        ('qstash_archive_raise', 'Internal (the archive): raise the error that ended a run')
+      ) v(name, txt) ON v.name = p.proname
+     WHERE p.proname LIKE 'qstash\_archive\_%' AND p.prokind = 'f'
+       AND p.proname <> 'qstash_archive_reset'
+       AND obj_description(p.oid, 'pg_proc') IS NULL
+  LOOP
+    EXECUTE format('COMMENT ON FUNCTION %s IS %L', f.fn, f.txt);
+  END LOOP;
+END
+$$;
+COMMENT ON TYPE qstash_archive_run IS
+  'Internal (the archive): what a run carries between its transactions';
+
+-- \dT+ and \d+: the row types and tables users read, and their columns.
+COMMENT ON TYPE qstash_stats_point IS 'A row of qstash_stats(): one data point of a usage series';
+COMMENT ON TYPE qstash_stats_summary_row IS 'A row of qstash_stats_summary(): one instance';
+COMMENT ON TYPE qstash_log_entry IS 'A row of qstash_logs(): one message log entry';
+COMMENT ON TYPE qstash_dlq_message IS 'A row of qstash_dlq(): one message of the dead letter queue';
+
+-- Column comments, written once per meaning: each applies to every listed
+-- relation (row type, table or view) that has the column.
+DO $$
+DECLARE
+  c record;
+  stats text[] := ARRAY['qstash_stats_point', 'qstash_stats_history'];
+  summary text[] := ARRAY['qstash_stats_summary_row', 'qstash_stats_summary_history'];
+  messages text[] := ARRAY['qstash_log_entry', 'qstash_dlq_message', 'qstash_log_archive',
+                           'qstash_dlq_history'];
+  logs text[] := ARRAY['qstash_log_entry', 'qstash_log_archive'];
+  dlq text[] := ARRAY['qstash_dlq_message', 'qstash_dlq_history'];
+  archive text[] := ARRAY['qstash_archive_state', 'qstash_archive_status'];
+BEGIN
+  FOR c IN
+    SELECT rel, col, txt FROM (VALUES
+      (stats, 'qstash_id', 'The QStash instance (qstash_users().id)'),
+      (stats, 'period', 'The period asked for: 1h, 3h, 12h, 1d, 3d, 7d or 30d'),
+      (stats, 'metric', 'The series: daily_requests, daily_billings, daily_bandwidths, daily_used, daily_used_workflow, daily_bandwidth_used, daily_qstash_messages, daily_workflow_messages, ...'),
+      (stats, 'series', 'The breakdown (delivered, failed, ...); workflow_message and workflow_run for the extra numbers of daily_requests; NULL for the total: sum totals WHERE series IS NULL'),
+      (stats, 'ts', 'Time of the point; the daily_* series of the month are at midnight UTC: the day is (ts AT TIME ZONE ''UTC'')::date'),
+      (stats, 'value', 'The number exactly as sent (daily_billings in USD)'),
+      (ARRAY['qstash_stats_history', 'qstash_stats_summary_history'], 'fetched_at',
+       'When a snapshot stored the row (or changed its value)'),
+      (summary, 'qstash_id', 'The QStash instance (qstash_users().id)'),
+      (summary, 'period', 'The period asked for'),
+      (summary, 'dlq_message_count', 'Messages in the dead letter queue'),
+      (summary, 'total_monthly_billing', 'Billing of the month so far, USD'),
+      (summary, 'days', 'The labels of the days the daily series cover, as sent'),
+      (messages, 'message_id', 'The message (msg_...)'),
+      (messages, 'url', 'The destination URL'),
+      (messages, 'topic_name', 'The URL group the message was published to, if any'),
+      (messages, 'endpoint_name', 'The endpoint of the URL group, if any'),
+      (messages, 'schedule_id', 'The schedule that created the message, if any'),
+      (messages, 'queue_name', 'The queue of the message, if any'),
+      (messages, 'method', 'The HTTP method of the delivery'),
+      (messages, 'header', 'The headers of the message, as sent (jsonb: name -> array of values)'),
+      (messages, 'body', 'The body of the message (decoded from base64)'),
+      (messages, 'body_text', 'The same bytes as text when they are valid UTF-8, else NULL'),
+      (messages, 'response_status', 'HTTP status of the last delivery attempt'),
+      (messages, 'response_headers', 'Headers of the last delivery''s response (jsonb)'),
+      (messages, 'response_header', 'Headers of the last delivery''s response (jsonb)'),
+      (messages, 'response_body', 'Body of the last delivery''s response'),
+      (messages, 'response_body_text', 'The same bytes as text when they are valid UTF-8, else NULL'),
+      (messages, 'max_retries', 'Retries allowed'),
+      (messages, 'retry_delay_expression', 'The retry delay expression, if set'),
+      (messages, 'callback', 'The callback URL, if any'),
+      (messages, 'callback_headers', 'Headers sent to the callback (jsonb)'),
+      (messages, 'callback_header', 'Headers sent to the callback (jsonb)'),
+      (messages, 'failure_callback', 'The failure callback URL, if any'),
+      (messages, 'failure_callback_headers', 'Headers sent to the failure callback (jsonb)'),
+      (messages, 'failure_callback_header', 'Headers sent to the failure callback (jsonb)'),
+      (messages, 'label', 'The label of the message'),
+      (messages, 'labels', 'Every label of the message'),
+      (messages, 'flow_control_key', 'The flow-control key, if any'),
+      (messages, 'parallelism', 'Flow control: deliveries at once'),
+      (messages, 'rate', 'Flow control: deliveries per period'),
+      (messages, 'period', 'Flow control: the rate''s period, seconds'),
+      (messages, 'extra', 'Every field this version does not know yet (NULL when none)'),
+      (logs, 'time', 'When the state was entered'),
+      (logs, 'state', 'CREATED, ACTIVE, RETRY, ERROR, DELIVERED, FAILED, CANCEL_REQUESTED or CANCELLED'),
+      (logs, 'error', 'The error of a failed attempt'),
+      (logs, 'next_delivery_time', 'When the next attempt is due'),
+      (logs, 'timeout', 'Delivery timeout, milliseconds'),
+      (dlq, 'dlq_id', 'The id of the message in the DLQ (to retry or delete it)'),
+      (dlq, 'created_at', 'When the message was created'),
+      (dlq, 'not_before', 'The earliest delivery time the message was published with'),
+      (dlq, 'caller_ip', 'The address the message was published from'),
+      (ARRAY['qstash_log_archive', 'qstash_dlq_history'], 'server', 'The foreign server the row was read from'),
+      (ARRAY['qstash_log_archive'], 'archived_at', 'When the archive stored the entry'),
+      (ARRAY['qstash_dlq_history'], 'first_seen', 'The first run that saw the message in the DLQ'),
+      (ARRAY['qstash_dlq_history'], 'last_seen', 'The last run that saw it'),
+      (ARRAY['qstash_dlq_history'], 'left_at', 'When a complete pass first missed it (retried, deleted or expired); NULL while it is in the DLQ'),
+      (archive, 'server', 'The foreign server archived'),
+      (archive, 'kind', 'logs (the message log) or dlq (the DLQ history)'),
+      (archive, 'archived_from', 'Logs: where the archive began'),
+      (archive, 'archived_to', 'Logs: the archive is complete up to this time; dlq: the start of the last complete pass'),
+      (archive, 'caught_up', 'The last run reached the present (logs) or completed a pass (dlq)'),
+      (archive, 'last_run_at', 'When the last run started'),
+      (archive, 'last_run_requests', 'HTTP requests of the last run'),
+      (archive, 'last_run_rows', 'Rows the last run read'),
+      (archive, 'last_success_at', 'When the last run without error started'),
+      (archive, 'last_error', 'The error of the last run, until a run succeeds'),
+      (archive, 'last_error_at', 'When it happened'),
+      (archive, 'window_size', 'Logs: the size of the next time window'),
+      (archive, 'pass_started_at', 'Dlq: when the pass being read began'),
+      (ARRAY['qstash_archive_state'], 'server_oid', 'The OID of the server the progress was made for'),
+      (ARRAY['qstash_archive_state'], 'origin', 'The cluster and database where server_oid was recorded'),
+      (ARRAY['qstash_archive_state'], 'window_from', 'Logs: the start of the window being read'),
+      (ARRAY['qstash_archive_state'], 'window_to', 'Logs: its end'),
+      (ARRAY['qstash_archive_state'], 'window_floor', 'Logs: entries at or before it were read before (the overlap)'),
+      (ARRAY['qstash_archive_state'], 'window_rows', 'Logs: rows read of the window so far'),
+      (ARRAY['qstash_archive_state'], 'window_oldest', 'Logs: the oldest time read of the window so far (its pages go newest first)'),
+      (ARRAY['qstash_archive_state'], 'pass', 'Dlq: the number of the pass being read, or of the last one'),
+      (ARRAY['qstash_dlq_history'], 'seen_pass', 'The DLQ pass that last saw the message (NULL: before 0.3.0)'),
+      (ARRAY['qstash_archive_state'], 'next_cursor', 'The API''s cursor of the next page of the window or pass being read'),
+      (ARRAY['qstash_archive_state'], 'overlap', 'Logs: the overlap of the last run'),
+      (ARRAY['qstash_archive_state'], 'entry_rate', 'Logs: entries a second in the windows read lately'),
+      (ARRAY['qstash_archive_state'], 'previous_run_at', 'When the run before the last started'),
+      (ARRAY['qstash_archive_status'], 'rows', 'Logs: entries archived; dlq: messages in the DLQ'),
+      (ARRAY['qstash_archive_status'], 'reading', 'Logs: the window being read'),
+      (ARRAY['qstash_archive_status'], 'run_interval', 'Time between the last two runs'),
+      (ARRAY['qstash_archive_status'], 'entry_rate', 'Logs: entries a second in the windows read lately'),
+      (ARRAY['qstash_archive_status'], 'requests_needed', 'Logs: the max_requests a run at this interval needs to keep up'),
+      (ARRAY['qstash_rate_limits'], 'server', 'The foreign server'),
+      (ARRAY['qstash_rate_limits'], 'api', 'developer (api_url, email and api_key) or qstash (qstash_url, token): each has limits of its own'),
+      (ARRAY['qstash_rate_limits'], 'kind', 'burst (per second), daily, chat_requests or chat_tokens'),
+      (ARRAY['qstash_rate_limits'], 'limit', 'The limit the API announced'),
+      (ARRAY['qstash_rate_limits'], 'remaining', 'What was left of it; NULL when unknown (a later success without the headers)'),
+      (ARRAY['qstash_rate_limits'], 'reset_at', 'When it resets'),
+      (ARRAY['qstash_rate_limits'], 'observed_at', 'When a response carried these figures')
+    ) v(rels, col, txt), unnest(v.rels) AS rel
+  LOOP
+    IF EXISTS (SELECT 1 FROM pg_attribute a
+                WHERE a.attrelid = format('@extschema@.%I', c.rel)::regclass
+                  AND a.attname = c.col AND NOT a.attisdropped) THEN
+      EXECUTE format('COMMENT ON COLUMN @extschema@.%I.%I IS %L', c.rel, c.col, c.txt);
+    END IF;
+  END LOOP;
+END
+$$;

@@ -5,8 +5,8 @@
 SET client_min_messages = warning;
 
 -- Every member object of the extension with everything that defines it:
--- its definition, owner-independent privileges and comment, named (never
--- by OID, which differ between the two installs).
+-- its definition, owner-independent privileges and comment (and those of
+-- its columns), named (never by OID, which differ between the two installs).
 CREATE FUNCTION ext_objects() RETURNS TABLE (object text, definition text)
 LANGUAGE sql AS $$
   WITH members AS (
@@ -31,7 +31,8 @@ LANGUAGE sql AS $$
                        coalesce(pg_get_viewdef(c.oid), '') || ' ' ||
                        coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
                                                    CASE WHEN a.attnotnull THEN ' not null' ELSE '' END ||
-                                                   coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''),
+                                                   coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '') ||
+                                                   coalesce(' comment ' || col_description(a.attrelid, a.attnum), ''),
                                                    ', ' ORDER BY a.attnum)
                                    FROM pg_attribute a
                                    LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -42,7 +43,13 @@ LANGUAGE sql AS $$
                                    FROM pg_constraint k WHERE k.conrelid = c.oid), '')
                   FROM pg_class c WHERE c.oid = m.objid)
              WHEN 'pg_type'::regclass THEN
-               (SELECT format_type(t.oid, NULL) || ' ' || t.typtype::text FROM pg_type t WHERE t.oid = m.objid)
+               (SELECT format_type(t.oid, NULL) || ' ' || t.typtype::text || ' ' ||
+                       coalesce((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
+                                                   coalesce(' comment ' || col_description(a.attrelid, a.attnum), ''),
+                                                   ', ' ORDER BY a.attnum)
+                                   FROM pg_attribute a
+                                  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '')
+                  FROM pg_type t WHERE t.oid = m.objid)
              WHEN 'pg_foreign_data_wrapper'::regclass THEN
                (SELECT w.fdwhandler::regproc || ' ' || w.fdwvalidator::regproc || ' ' ||
                        coalesce(w.fdwoptions::text, '') || ' acl ' || coalesce(w.fdwacl::text, 'default')
@@ -51,6 +58,9 @@ LANGUAGE sql AS $$
            END,
            'comment: ' || obj_description(m.objid, m.classid::regclass::name))
     FROM members m
+  UNION ALL
+  SELECT 'comment on extension qstash', obj_description(e.oid, 'pg_extension')
+    FROM pg_extension e WHERE e.extname = 'qstash'
   UNION ALL
   -- the tables pg_dump dumps, and their conditions
   SELECT 'extension configuration', array_to_string(ARRAY(

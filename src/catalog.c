@@ -175,12 +175,18 @@ static const QsColumn logs_columns[] = {
 };
 
 /*
- * state is exact: IN_PROGRESS, the API's filter-only alias of ACTIVE, RETRY
- * and ERROR, is a state no row carries, so state = 'IN_PROGRESS' keeps no
- * row in SQL whatever the API returns.
+ * The states the log filter takes (the spec's list, and FAILED, which its
+ * table describes).  state is exact: IN_PROGRESS, the API's filter-only
+ * alias of ACTIVE, RETRY and ERROR, is a state no row carries, so state =
+ * 'IN_PROGRESS' keeps no row in SQL whatever the API returns.
  */
+static const char *const log_states[] = {
+	"CREATED",	   "ACTIVE",	"RETRY",  "ERROR",
+	"IN_PROGRESS", "DELIVERED", "FAILED", "CANCEL_REQUESTED",
+	"CANCELLED",   NULL};
+
 static const QsFilter logs_filters[] = {
-	{"state", QSF_QUERY, "state", false, true},
+	{"state", QSF_QUERY, "state", false, true, log_states},
 	{"message_id", QSF_QUERY, "messageId", false, true},
 	ROUTE_FILTERS(false),
 	{"label", QSF_QUERY, "label", true, false},
@@ -446,6 +452,12 @@ qs_endpoint_lookup(const char *name)
 	return NULL;
 }
 
+const char *
+qs_api_name(QsApi api)
+{
+	return api == QS_API_DEVELOPER ? "developer" : "qstash";
+}
+
 /* "users, ipv4": for hints */
 char *
 qs_endpoint_names(void)
@@ -527,4 +539,50 @@ qs_check_period(const char *period)
 		(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		 errmsg("invalid period \"%s\"", qs_printable(period, strlen(period))),
 		 errhint("Valid periods are: 1h, 3h, 12h, 1d, 3d, 7d, 30d.")));
+}
+
+/*
+ * A value of a filter whose values the API defines: the value as the API
+ * spells it, or ERROR (22023, the valid values in the hint) before any
+ * request, never a listing that is silently empty.  With fold_case (the
+ * SQL functions) the value matches case-insensitively; a foreign table
+ * also checks its qual locally and exactly, so there a value that differs
+ * only in case is an error that names the right spelling.
+ */
+const char *
+qs_filter_value(const QsFilter *f, const char *value, bool fold_case)
+{
+	StringInfoData valid;
+
+	if (f->valid == NULL)
+		return value;
+	for (int i = 0; f->valid[i] != NULL; i++)
+	{
+		if (strcmp(f->valid[i], value) == 0)
+			return value;
+	}
+	for (int i = 0; f->valid[i] != NULL; i++)
+	{
+		if (pg_strcasecmp(f->valid[i], value) != 0)
+			continue;
+		if (fold_case)
+			return f->valid[i];
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", f->column,
+						qs_printable(value, strlen(value))),
+				 errdetail("The API spells its values in upper case, and the "
+						   "qual on %s is also checked exactly.",
+						   f->column),
+				 errhint("Write %s = '%s'.", f->column, f->valid[i])));
+	}
+	initStringInfo(&valid);
+	for (int i = 0; f->valid[i] != NULL; i++)
+		appendStringInfo(&valid, "%s%s", i ? ", " : "", f->valid[i]);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid %s \"%s\"", f->column,
+					qs_printable(value, strlen(value))),
+			 errhint("Valid values of %s are: %s.", f->column, valid.data)));
+	return NULL; /* keep the compiler quiet */
 }

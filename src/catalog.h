@@ -42,6 +42,9 @@ typedef enum QsApi
 	QS_API_REST		  /* qstash_url, Bearer token */
 } QsApi;
 
+/* "developer" or "qstash": the API as the rate-limit view names it. */
+extern const char *qs_api_name(QsApi api);
+
 /* Shape of a successful response body. */
 typedef enum QsShape
 {
@@ -83,6 +86,8 @@ typedef struct QsFilter
 	const char *query; /* query parameter (QSF_QUERY, QSF_ELEMENT) */
 	bool multi;		   /* the API takes several values (OR) */
 	bool exact;		   /* the API keeps exactly the rows the qual keeps */
+	const char *const *valid; /* the values the API defines (NULL-ended),
+							   * or NULL for any value */
 } QsFilter;
 
 typedef struct QsEndpoint
@@ -123,5 +128,7 @@ extern const QsFilter *qs_endpoint_filter(const QsEndpoint *ep,
 
 #define QS_DEFAULT_PERIOD "1h"
 extern void qs_check_period(const char *period);
+extern const char *qs_filter_value(const QsFilter *f, const char *value,
+								   bool fold_case);
 
 #endif /* QSTASH_CATALOG_H */

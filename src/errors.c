@@ -281,7 +281,7 @@ report_redirect(const QsConn *conn, const char *path,
 
 /* Raise the error for a response that is not a usable 2xx. */
 void
-qs_report_failure(const QsConn *conn, const char *path,
+qs_report_failure(const QsConn *conn, QsApi api, const char *path,
 				  const QsHttpResponse *resp)
 {
 	char *upstream;
@@ -305,8 +305,13 @@ qs_report_failure(const QsConn *conn, const char *path,
 						"mapping on server \"%s\"",
 						conn->servername),
 				 errdetail_internal("HTTP 401 for GET %s: %s", path, upstream),
-				 errhint("Check the options email and api_key (or token) of "
-						 "the user mapping.")));
+				 api == QS_API_DEVELOPER
+					 ? errhint("Check the options email and api_key of the "
+							   "user mapping: the developer API takes the "
+							   "account's email and a developer API key.")
+					 : errhint("Check the option token of the user mapping: "
+							   "the QStash REST API takes the QStash token "
+							   "of the region qstash_url names.")));
 	if (resp->status == 403)
 		ereport(
 			ERROR,

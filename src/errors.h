@@ -27,7 +27,8 @@
 #define ERRCODE_QS_UNEXPECTED_RESPONSE MAKE_SQLSTATE('Q', 'S', '0', '4', '2')
 
 /* Raise the error for a response that is not a usable 2xx.  Never returns. */
-QS_NORETURN extern void qs_report_failure(const QsConn *conn, const char *path,
+QS_NORETURN extern void qs_report_failure(const QsConn *conn, QsApi api,
+										  const char *path,
 										  const QsHttpResponse *resp);
 
 /* A response of the wrong JSON shape (QS042); detail is a full sentence. */

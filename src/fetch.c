@@ -197,7 +197,7 @@ send_request(const QsConn *conn, QsApi api, const char *path,
 		qs_requests_sent++;
 		if (resp->transport == QS_TRANSPORT_OK)
 		{
-			qs_ratelimit_observe(conn->serverid, resp);
+			qs_ratelimit_observe(conn->serverid, api, resp);
 			qs_shared_observe(conn, api, resp);
 		}
 		if (stats)
@@ -219,7 +219,7 @@ send_request(const QsConn *conn, QsApi api, const char *path,
 			return;
 		delay = retry_delay(resp, attempt);
 		if (delay < 0)
-			qs_report_failure(conn, path, resp);
+			qs_report_failure(conn, api, path, resp);
 		elog(DEBUG1, "qstash: retrying GET %s in %ld ms (retry %d of %d)",
 			 path, delay, attempt + 1, qs_guc_max_retries);
 		MemoryContextReset(body_cxt);
@@ -233,7 +233,8 @@ send_request(const QsConn *conn, QsApi api, const char *path,
  * (shared.c), and qs_fetch_keep() shares it.
  */
 static bool
-shared_hit(const QsConn *conn, const char *path, QsResponse *resp)
+shared_hit(const QsConn *conn, const char *path, bool missing_ok,
+		   QsResponse *resp)
 {
 	MemoryContext old = MemoryContextSwitchTo(resp->body_cxt);
 	char *body;
@@ -241,6 +242,13 @@ shared_hit(const QsConn *conn, const char *path, QsResponse *resp)
 	bool hit = qs_shared_cache_get(&resp->key, &resp->status, &body, &len);
 
 	MemoryContextSwitchTo(old);
+	if (hit && resp->status == 404 && !missing_ok)
+	{
+		/* as for the backend's cache: a 404 never answers a listing */
+		resp->status = 0;
+		MemoryContextReset(resp->body_cxt);
+		return false;
+	}
 	if (!hit)
 		return false;
 	elog(DEBUG1,
@@ -276,7 +284,13 @@ qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
 	resp->key.userid = conn->userid;
 	resp->key.fingerprint = conn->fingerprint;
 	resp->key.url = req.url;
-	if (qs_cache_get(&resp->key, sig, siglen, max_rows, &hit))
+	/*
+	 * A kept 404 (an id the API does not know, for a lookup that may miss)
+	 * never answers a request that expects the object: that one is sent,
+	 * and fails or succeeds on its own.
+	 */
+	if (qs_cache_get(&resp->key, sig, siglen, max_rows, &hit) &&
+		(hit.status != 404 || missing_ok))
 	{
 		if (stats)
 			stats->cache_hits++;
@@ -291,7 +305,7 @@ qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
 
 	resp->body_cxt = AllocSetContextCreate(
 		CurrentMemoryContext, "qstash response body", ALLOCSET_SMALL_SIZES);
-	if (shared_hit(conn, path, resp))
+	if (shared_hit(conn, path, missing_ok, resp))
 	{
 		if (stats)
 			stats->cache_hits++;

@@ -191,6 +191,7 @@ call_plan(FunctionCallInfo fcinfo, const QsArgMap *map)
 	QsRequestPlan *plan = palloc0(sizeof(QsRequestPlan));
 
 	plan->ep = map->ep;
+	plan->fold_case = true; /* state => 'failed' means FAILED */
 	for (int i = 0; i < PG_NARGS() && i < map->nargs; i++)
 	{
 		QsPlanParam *p;
@@ -345,7 +346,11 @@ header_int(const char *raw, bool *isnull)
 	return Int64GetDatum((int64) v);
 }
 
-/* qstash_rate_limits(): the view's rows, from this backend's observations */
+/*
+ * qstash_rate_limits(): the view's rows, one per server, API and kind: this
+ * backend's observations, or with the preload every backend's (the newest
+ * figures, whatever the credentials)
+ */
 PG_FUNCTION_INFO_V1(qstash_rate_limits);
 Datum
 qstash_rate_limits(PG_FUNCTION_ARGS)
@@ -361,22 +366,23 @@ qstash_rate_limits(PG_FUNCTION_ARGS)
 		QsObservedLimit *o = (QsObservedLimit *) lfirst(lc);
 		ForeignServer *server =
 			GetForeignServerExtended(o->serverid, FSV_MISSING_OK);
-		Datum values[6];
-		bool nulls[6] = {false};
+		Datum values[7];
+		bool nulls[7] = {false};
 		TimestampTz reset;
 
 		/* only servers that still exist and that the role may use */
 		if (server == NULL || !qs_may_use_server(o->serverid))
 			continue;
 		values[0] = CStringGetTextDatum(server->servername);
-		values[1] = CStringGetTextDatum(o->kind);
-		values[2] = header_int(o->limit, &nulls[2]);
-		values[3] = header_int(o->remaining, &nulls[3]);
+		values[1] = CStringGetTextDatum(qs_api_name(o->api));
+		values[2] = CStringGetTextDatum(o->kind);
+		values[3] = header_int(o->limit, &nulls[3]);
+		values[4] = header_int(o->remaining, &nulls[4]);
 		if (qs_ratelimit_reset_time(o->reset, &reset))
-			values[4] = TimestampTzGetDatum(reset);
+			values[5] = TimestampTzGetDatum(reset);
 		else
-			nulls[4] = true;
-		values[5] = TimestampTzGetDatum(o->observed_at);
+			nulls[5] = true;
+		values[6] = TimestampTzGetDatum(o->observed_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values,
 							 nulls);
 	}
@@ -388,7 +394,9 @@ Datum
 qstash_cache_reset(PG_FUNCTION_ARGS)
 {
 	qs_cache_reset();
-	qs_shared_bump_generation(); /* and, with the preload, the shared ones */
+	/* and, with the preload, the shared responses and rate-limit state */
+	qs_shared_bump_generation();
+	qs_shared_forget_limits();
 	PG_RETURN_VOID();
 }
 

@@ -216,7 +216,7 @@ qs_op_is_lower(QsOp op)
 
 /* Put the values of one parameter into r; false when no row can match. */
 static bool
-apply_param(QsRequest *r, const QsPlanParam *p, Datum d)
+apply_param(QsRequest *r, const QsPlanParam *p, Datum d, bool fold_case)
 {
 	List *values;
 
@@ -261,6 +261,12 @@ apply_param(QsRequest *r, const QsPlanParam *p, Datum d)
 		case QSF_ELEMENT:
 		{
 			QsFilterValues *fv = palloc(sizeof(QsFilterValues));
+			ListCell *lc;
+
+			/* a value outside the API's set fails before any request */
+			foreach (lc, values)
+				lfirst(lc) = (void *) qs_filter_value(
+					p->filter, (const char *) lfirst(lc), fold_case);
 
 			fv->filter = p->filter;
 			fv->values = values;
@@ -304,7 +310,7 @@ qs_request_resolve(const QsRequestPlan *plan, List *exprstates,
 			isnull = castNode(Const, p->value)->constisnull;
 		}
 		i++;
-		if (isnull || !apply_param(r, p, d))
+		if (isnull || !apply_param(r, p, d, plan->fold_case))
 			r->empty = true;
 	}
 	if (r->ep->takes_period && r->periods == NIL)

@@ -46,8 +46,10 @@ typedef struct QsRequestPlan
 	List *params;	/* of QsPlanParam *, in request order */
 	bool has_limit; /* stop a paged listing after limit rows */
 	int64 limit;
-	List *columns; /* foreign scans: attnums of the columns the query
+	List *columns;	/* foreign scans: attnums of the columns the query
 					* reads; the others are not converted (NULL) */
+	bool fold_case; /* the SQL functions: a value of a filter with a fixed
+					 * set matches it case-insensitively */
 } QsRequestPlan;
 
 /* Values of one query-parameter filter: ?query=v1&query=v2 */

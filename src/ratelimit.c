@@ -182,13 +182,28 @@ const QsRateLimitFamily qs_ratelimit_families[QS_RL_FAMILIES] = {
 static MemoryContext observed_cxt = NULL;
 static List *observed = NIL;
 
+static QsObservedLimit *
+find_observed(Oid serverid, QsApi api, const char *kind)
+{
+	ListCell *lc;
+
+	foreach (lc, observed)
+	{
+		QsObservedLimit *e = (QsObservedLimit *) lfirst(lc);
+
+		if (e->serverid == serverid && e->api == api &&
+			strcmp(e->kind, kind) == 0)
+			return e;
+	}
+	return NULL;
+}
+
 static void
-remember(Oid serverid, const char *kind, char *limit, char *remaining,
-		 char *reset)
+remember(Oid serverid, QsApi api, const char *kind, char *limit,
+		 char *remaining, char *reset)
 {
 	MemoryContext old;
-	QsObservedLimit *o = NULL;
-	ListCell *lc;
+	QsObservedLimit *o;
 
 	if (limit == NULL && remaining == NULL && reset == NULL)
 		return;
@@ -196,17 +211,12 @@ remember(Oid serverid, const char *kind, char *limit, char *remaining,
 		observed_cxt = AllocSetContextCreate(
 			TopMemoryContext, "qstash rate limits", ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(observed_cxt);
-	foreach (lc, observed)
-	{
-		QsObservedLimit *e = (QsObservedLimit *) lfirst(lc);
-
-		if (e->serverid == serverid && strcmp(e->kind, kind) == 0)
-			o = e;
-	}
+	o = find_observed(serverid, api, kind);
 	if (o == NULL)
 	{
 		o = palloc0(sizeof(QsObservedLimit));
 		o->serverid = serverid;
+		o->api = api;
 		o->kind = kind;
 		observed = lappend(observed, o);
 	}
@@ -229,18 +239,34 @@ remember(Oid serverid, const char *kind, char *limit, char *remaining,
 
 /*
  * Record every rate-limit header family a response carries, whatever its
- * status: QStash sends Burst-RateLimit-* on successful responses too.
+ * status: QStash sends Burst-RateLimit-* on successful responses too.  A
+ * successful response without the headers of a limit that refuses every
+ * request until its reset (daily, chat requests) proves that limit is not
+ * exhausted: a remaining 0 recorded before becomes unknown.
  */
 void
-qs_ratelimit_observe(Oid serverid, const QsHttpResponse *resp)
+qs_ratelimit_observe(Oid serverid, QsApi api, const QsHttpResponse *resp)
 {
+	bool success = resp->status >= 200 && resp->status < 300;
+
 	for (int i = 0; i < QS_RL_FAMILIES; i++)
 	{
 		const QsRateLimitFamily *f = &qs_ratelimit_families[i];
+		char *limit = qs_http_header(resp, f->limit);
+		char *remaining = qs_http_header(resp, f->remaining);
+		char *reset = qs_http_header(resp, f->reset);
+		QsObservedLimit *o;
 
-		remember(serverid, f->kind, qs_http_header(resp, f->limit),
-				 qs_http_header(resp, f->remaining),
-				 qs_http_header(resp, f->reset));
+		if (limit != NULL || remaining != NULL || reset != NULL)
+			remember(serverid, api, f->kind, limit, remaining, reset);
+		else if (success && f->until_reset &&
+				 (o = find_observed(serverid, api, f->kind)) != NULL &&
+				 o->remaining != NULL && strcmp(o->remaining, "0") == 0)
+		{
+			pfree(o->remaining);
+			o->remaining = NULL;
+			o->observed_at = GetCurrentTimestamp();
+		}
 	}
 }
 

@@ -9,6 +9,7 @@
 #define QSTASH_RATELIMIT_H
 
 #include "datatype/timestamp.h"
+#include "catalog.h"
 #include "http.h"
 #include "nodes/pg_list.h"
 
@@ -49,12 +50,17 @@ typedef struct QsRateLimitFamily
 #define QS_RL_FAMILIES 4
 extern const QsRateLimitFamily qs_ratelimit_families[QS_RL_FAMILIES];
 
-/* The last rate-limit figures seen per (server, kind), for the view. */
-extern void qs_ratelimit_observe(Oid serverid, const QsHttpResponse *resp);
+/*
+ * The last rate-limit figures seen per (server, API, kind), for the view.
+ * The developer API and the QStash API have limits of their own.
+ */
+extern void qs_ratelimit_observe(Oid serverid, QsApi api,
+								 const QsHttpResponse *resp);
 
 typedef struct QsObservedLimit
 {
 	Oid serverid;
+	QsApi api;
 	const char *kind; /* burst, daily, chat_requests, chat_tokens */
 	char *limit;	  /* raw header values, or NULL */
 	char *remaining;

@@ -29,6 +29,7 @@
 
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -241,7 +242,25 @@ observe_family(const QsConn *conn, QsApi api, const QsRateLimitFamily *f,
 	QsSharedLimit *s;
 
 	if (l == NULL && r == NULL && t == NULL)
+	{
+		/*
+		 * A success without this family's headers: a limit that refuses
+		 * every request until its reset is not exhausted any more (a plan
+		 * upgrade, a reset earlier than announced).  Its remaining becomes
+		 * unknown, so no backend is refused on its account.
+		 */
+		if (!f->until_reset || resp->status < 200 || resp->status >= 300)
+			return;
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		s = find_limit(conn->serverid, conn->fingerprint, api, f->kind, false);
+		if (s != NULL && strcmp(s->remaining, "0") == 0)
+		{
+			s->remaining[0] = '\0';
+			s->observed_at = GetCurrentTimestamp();
+		}
+		LWLockRelease(shared->lock);
 		return;
+	}
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	s = find_limit(conn->serverid, conn->fingerprint, api, f->kind, true);
 	store_raw(s->limit, l);
@@ -260,7 +279,7 @@ qs_shared_observe(const QsConn *conn, QsApi api, const QsHttpResponse *resp)
 		observe_family(conn, api, &qs_ratelimit_families[i], resp);
 }
 
-/* The newest figures per (server, kind), whatever the credentials. */
+/* The newest figures per (server, API, kind), whatever the credentials. */
 List *
 qs_shared_observed(void)
 {
@@ -281,7 +300,8 @@ qs_shared_observed(void)
 		{
 			QsObservedLimit *e = (QsObservedLimit *) lfirst(lc);
 
-			if (e->serverid == l->serverid && strcmp(e->kind, l->kind) == 0)
+			if (e->serverid == l->serverid && e->api == (QsApi) l->api &&
+				strcmp(e->kind, l->kind) == 0)
 				o = e;
 		}
 		if (o != NULL && o->observed_at >= l->observed_at)
@@ -292,6 +312,7 @@ qs_shared_observed(void)
 			out = lappend(out, o);
 		}
 		o->serverid = l->serverid;
+		o->api = (QsApi) l->api;
 		o->kind = pstrdup(l->kind);
 		o->limit = l->limit[0] ? pstrdup(l->limit) : NULL;
 		o->remaining = l->remaining[0] ? pstrdup(l->remaining) : NULL;
@@ -300,6 +321,49 @@ qs_shared_observed(void)
 	}
 	LWLockRelease(shared->lock);
 	return out;
+}
+
+/*
+ * Forget the rate-limit state recorded for the servers the current role
+ * may use (qstash_cache_reset()): the next request of any backend goes to
+ * the API, which decides.  The privilege check reads the catalogs, so it
+ * is made outside the lock, on a copy of the servers' OIDs.
+ */
+void
+qs_shared_forget_limits(void)
+{
+	Oid servers[QS_SHARED_LIMITS];
+	bool forget[QS_SHARED_LIMITS];
+	int n = 0;
+
+	if (shared == NULL)
+		return;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < QS_SHARED_LIMITS; i++)
+		if (shared->limits[i].used)
+			servers[n++] = shared->limits[i].serverid;
+	LWLockRelease(shared->lock);
+	for (int i = 0; i < n; i++)
+		forget[i] =
+			GetForeignServerExtended(servers[i], FSV_MISSING_OK) == NULL ||
+			qs_may_use_server(servers[i]);
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < QS_SHARED_LIMITS; i++)
+	{
+		QsSharedLimit *l = &shared->limits[i];
+
+		if (!l->used)
+			continue;
+		for (int j = 0; j < n; j++)
+		{
+			if (forget[j] && servers[j] == l->serverid)
+			{
+				l->used = false;
+				break;
+			}
+		}
+	}
+	LWLockRelease(shared->lock);
 }
 
 /*
@@ -368,7 +432,7 @@ qs_shared_before_request(const QsConn *conn, QsApi api, const char *path)
 			 "qstash: GET %s on server \"%s\": not sent, the rate "
 			 "limit is exhausted (seen by a backend)",
 			 path, conn->servername);
-		qs_report_failure(conn, path, &fake);
+		qs_report_failure(conn, api, path, &fake);
 	}
 	deadline =
 		GetCurrentTimestamp() + (TimestampTz) qs_guc_retry_max_wait_ms * 1000;

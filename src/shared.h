@@ -26,6 +26,7 @@ extern void qs_shared_bump_generation(void);
 extern void qs_shared_observe(const QsConn *conn, QsApi api,
 							  const QsHttpResponse *resp);
 extern List *qs_shared_observed(void);
+extern void qs_shared_forget_limits(void);
 extern void qs_shared_before_request(const QsConn *conn, QsApi api,
 									 const char *path);
 

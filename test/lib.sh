@@ -100,12 +100,14 @@ qs_as_user() {
 
 # A work directory the cluster user can write: the data dir, the socket,
 # pg_regress's output, and a copy of the test inputs (the checkout itself
-# may be unreadable to that user, e.g. a root-owned mktemp -d clone).
+# may be unreadable to that user, e.g. a root-owned mktemp -d clone): the
+# TAP tests read README.md and the sources too (test/t/006_readme.pl).
 qs_make_workdir() {
     QS_WORK=$(mktemp -d /tmp/qstash-test.XXXXXX)
     chmod 755 "$QS_WORK"
     mkdir -p "$QS_WORK/src" "$QS_WORK/out"
-    cp -r "$QS_ROOT/sql" "$QS_ROOT/expected" "$QS_ROOT/test" "$QS_WORK/src/"
+    cp -r "$QS_ROOT/sql" "$QS_ROOT/expected" "$QS_ROOT/test" "$QS_ROOT/src" \
+        "$QS_ROOT/README.md" "$QS_WORK/src/"
     if [ "$(id -u)" -eq 0 ]; then chown -R "$QS_USER" "$QS_WORK"; fi
 }
 

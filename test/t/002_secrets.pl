@@ -95,8 +95,26 @@ run_sql(q{SELECT * FROM qstash_queues('wrong')});
 run_sql(q{IMPORT FOREIGN SCHEMA qstash LIMIT TO (logs) FROM SERVER upstash INTO public;
 	EXPLAIN (VERBOSE, ANALYZE) SELECT * FROM logs WHERE state = 'ERROR' LIMIT 5});
 
+# user mappings the validator rejects: the statement carries the key, and
+# stays out of the log (errhidestmt), as does a credential put on a server
+run_sql(q{CREATE ROLE regress_rejected});
+run_sql(q{CREATE USER MAPPING FOR regress_rejected SERVER upstash
+	OPTIONS (email 'x@example.com', api_key 'rejected-key-0123456789',
+	         token E'rejected-tok-0123456789\r\nX-Evil: 1')});
+run_sql(q{CREATE USER MAPPING FOR regress_rejected SERVER upstash
+	OPTIONS (api_key 'rejected-key-0123456789', bogus 'x')});
+run_sql(q{CREATE USER MAPPING FOR regress_rejected SERVER upstash
+	OPTIONS (api_key 'rejected-key-0123456789', email '')});
+run_sql(q{ALTER USER MAPPING FOR CURRENT_USER SERVER upstash
+	OPTIONS (SET api_key 'rejected-key-0123456789', ADD reveal_secrets 'maybe')});
+run_sql(q{CREATE SERVER misplaced FOREIGN DATA WRAPPER qstash_fdw
+	OPTIONS (api_key 'rejected-key-0123456789')});
+
 $node->stop;
 my $log = slurp_file($node->logfile);
+like($log, qr/ERROR:  (?:\w{5}: )?invalid value for option "token"/, 'the log has the rejected mapping\'s error');
+like($log, qr/ERROR:  (?:\w{5}: )?invalid option "bogus"/, 'and the others');
+like($log, qr/ERROR:  (?:\w{5}: )?option "api_key" is not accepted on a server/, 'and the misplaced credential\'s');
 cmp_ok(length($log), '>', 10000, 'the debug5 log was written');
 like($log, qr/qstash: GET \/v2\/qstash\/users/, 'the log has the extension\'s own debug lines');
 like($log, qr/qstash: GET \/v2\/events\?count=100&cursor=/, 'the log has the REST listing\'s pages');
@@ -111,7 +129,9 @@ my %secrets = (
 	'REST token' => $mock->{token},
 	'wrong REST token' => 'wrongtok-0123456789',
 	'Authorization header' => 'Authorization:',
-	'a token of a response' => 'ZmFrZS10b2tlbi1ldS1jZW50cmFsLTE=');
+	'a token of a response' => 'ZmFrZS10b2tlbi1ldS1jZW50cmFsLTE=',
+	'the key of a rejected mapping' => 'rejected-key-0123456789',
+	'the token of a rejected mapping' => 'rejected-tok-0123456789');
 for my $what (sort keys %secrets)
 {
 	my $s = $secrets{$what};

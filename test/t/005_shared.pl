@@ -109,6 +109,38 @@ for my $preload (1, 0)
 		my ($out) = session($node, 'SELECT count(*) FROM qstash_users()');
 		is($out, "2\n", 'preloaded: after the reset, a session fetches again');
 		is(QstashTest::requests($mock), 4, 'preloaded: with one more request');
+
+		# 2b. no lock-out: a daily 429 whose reset is an hour away, then a
+		# success (HTTP 200 without rate-limit headers, as after a plan
+		# upgrade) sent with shared_fail_fast = off: the next sessions send
+		# again and succeed
+		my $daily_hour = [ @$daily ];
+		$daily_hour->[-1] = '3600000';
+		QstashTest::ctl($mock, 'reset');
+		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', @$daily_hour);
+		(undef, $e) = session($node, 'SELECT count(*) FROM qstash_users()');
+		like($e, qr/daily rate limit/, 'preloaded: a daily 429 that resets in an hour');
+		(undef, $e) = session($node, 'SELECT count(*) FROM qstash_users()');
+		like($e, qr/daily rate limit/, 'preloaded: the next session is refused');
+		is(QstashTest::requests($mock), 1, 'preloaded: without a request');
+		($out, $e) = session($node, 'SELECT count(*) FROM qstash_users()',
+			'-c qstash.shared_fail_fast=off');
+		is($out, "2\n", 'preloaded: with shared_fail_fast = off the request is sent and succeeds');
+		($out, $e) = session($node, 'SELECT count(*) FROM qstash_users()');
+		is($out, "2\n", 'preloaded: then a new session\'s request is sent and succeeds');
+		is(QstashTest::requests($mock), 3, 'preloaded: both requests were sent');
+		my ($d) = session($node, q{SELECT coalesce(remaining::text, 'unknown') FROM qstash_rate_limits
+			WHERE api = 'developer' AND kind = 'daily'});
+		is($d, "unknown\n", 'preloaded: the view shows the daily remaining as unknown, not 0');
+
+		# qstash_cache_reset() forgets a recorded exhausted limit too
+		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', @$daily_hour);
+		session($node, 'SELECT count(*) FROM qstash_users()');
+		(undef, $e) = session($node, 'SELECT count(*) FROM qstash_users()');
+		like($e, qr/daily rate limit/, 'preloaded: another daily 429 refuses the next session');
+		($out) = session($node, 'SELECT qstash_cache_reset(); SELECT count(*) FROM qstash_users()');
+		is($out, "\n2\n", 'preloaded: after qstash_cache_reset() a session sends and succeeds');
+		is(QstashTest::requests($mock), 5, 'preloaded: one request for the 429, one after the reset');
 	}
 	else
 	{
@@ -166,8 +198,14 @@ for my $preload (1, 0)
 		# 5. the view shows what any backend saw, for servers the role may use
 		QstashTest::ctl($mock, 'burst', '7');
 		session($node, 'SELECT count(*) FROM qstash_users()');
-		my ($v) = session($node, q{SELECT kind || '=' || "limit" FROM qstash_rate_limits WHERE kind = 'burst'});
+		session($node, 'SELECT count(*) FROM qstash_queues()');
+		my ($v) = session($node, q{SELECT kind || '=' || "limit" FROM qstash_rate_limits
+			WHERE api = 'developer' AND kind = 'burst'});
 		is($v, "burst=7\n", 'preloaded: a new session sees the burst limit another saw');
+		my ($both) = session($node, q{SELECT api || ' ' || kind || '=' || "limit" FROM qstash_rate_limits
+			WHERE kind = 'burst' ORDER BY api});
+		is($both, "developer burst=7\nqstash burst=100\n",
+			'preloaded: the two APIs\' burst limits are two rows');
 		QstashTest::ctl($mock, 'burst', '0');
 		$node->safe_psql('postgres', 'CREATE ROLE nobody LOGIN; GRANT SELECT ON qstash_rate_limits TO nobody;'
 			  . 'GRANT EXECUTE ON FUNCTION qstash_rate_limits() TO nobody');
