@@ -31,10 +31,22 @@ SELECT count(*) FROM qstash_logs(state => 'FAILED ');  -- ERROR
 SELECT count(*) FROM dba_remote.logs WHERE state = 'failed';  -- ERROR
 SELECT count(*) FROM dba_remote.logs WHERE state = 'BOGUS';  -- ERROR
 EXPLAIN (VERBOSE, COSTS OFF) SELECT time FROM dba_remote.logs WHERE state = 'failed';  -- ERROR
+-- ... and IN_PROGRESS, which the API takes but no entry carries, would
+-- keep no row of a foreign table: an error that says what to write
+SELECT count(*) FROM dba_remote.logs WHERE state = 'IN_PROGRESS';  -- ERROR
 \! $QSTASH_MOCK_CTL count
+SELECT count(*) FROM dba_remote.logs WHERE state IN ('ACTIVE', 'RETRY', 'ERROR');
+SELECT count(*) AS in_progress FROM qstash_logs(state => 'in_progress');
 SELECT count(*) AS failed FROM dba_remote.logs WHERE state = 'FAILED';
 -- an empty value matches no row and sends nothing, as before
 SELECT count(*) FROM qstash_logs(state => '');
+
+-- IMPORT FOREIGN SCHEMA takes no options (they would be ignored, and a
+-- credential among them logged with the statement)
+CREATE SCHEMA dba_import;
+IMPORT FOREIGN SCHEMA qstash LIMIT TO (users) FROM SERVER upstash INTO dba_import
+  OPTIONS (api_key 'in-the-wrong-place');  -- ERROR
+DROP SCHEMA dba_import;
 
 -- 2. a 401 hints at the credential of the API that refused it
 ALTER USER MAPPING FOR CURRENT_USER SERVER upstash OPTIONS (SET api_key 'wrong-key', SET token 'wrong-token');
@@ -77,12 +89,12 @@ SELECT qstash_grant_reader('regress_qstash_reader', 'nope');  -- ERROR
 SELECT qstash_grant_reader('public');  -- ERROR
 -- a role with EXECUTE on it but no right to grant what it grants: 42501,
 -- and nothing is granted
-GRANT EXECUTE ON FUNCTION qstash_grant_reader(name, name) TO regress_qstash_admin;
+GRANT EXECUTE ON FUNCTION qstash_grant_reader(text, text) TO regress_qstash_admin;
 SET ROLE regress_qstash_admin;
 SELECT qstash_grant_reader('regress_qstash_reader');  -- ERROR
 RESET ROLE;
 SELECT has_server_privilege('regress_qstash_reader', 'upstash', 'USAGE') AS granted;
-REVOKE EXECUTE ON FUNCTION qstash_grant_reader(name, name) FROM regress_qstash_admin;
+REVOKE EXECUTE ON FUNCTION qstash_grant_reader(text, text) FROM regress_qstash_admin;
 SELECT qstash_grant_reader('regress_qstash_reader');
 SELECT qstash_grant_archiver('regress_qstash_archiver', 'upstash');
 CREATE USER MAPPING FOR regress_qstash_reader SERVER upstash

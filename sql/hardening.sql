@@ -334,6 +334,14 @@ SELECT rtrim(:'basic', '=') AS basic_unpadded,
 \setenv key_b64 :key_b64
 \! $QSTASH_MOCK_CTL queue --status 400 --body "got $basic_unpadded and $key_b64 and $(echo $QSTASH_MOCK_API_KEY | sed 's/-/%2D/')"
 SELECT * FROM show_error('SELECT * FROM qstash_users()', :'basic_unpadded', :'key_b64', :'mock_key');
+-- ... a secret inside another (the token inside the key): the longer is
+-- masked first, so no part of it stays
+CREATE SERVER nested FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER nested
+  OPTIONS (email 'nested@example.com', api_key 'zzSECRETTOKzz', token 'SECRETTOK');
+\! $QSTASH_MOCK_CTL queue --status 401 --body '{"error":"key zzSECRETTOKzz is unknown"}'
+SELECT * FROM show_error('SELECT * FROM qstash_users(''nested'')', 'zz', 'SECRETTOK');
+DROP SERVER nested CASCADE;
 -- ... and the token's, padded or not, echoed by the QStash API
 SELECT encode(convert_to(:'mock_token', 'UTF8'), 'base64') AS token_b64,
        rtrim(encode(convert_to(:'mock_token', 'UTF8'), 'base64'), '=') AS token_b64_unpadded \gset

@@ -7,6 +7,23 @@
 -- Makefile builds qstash--0.3.0.sql as the 0.2.0 script followed by this
 -- one, so an upgraded database and a fresh one run the same statements.
 
+-- The objects this script drops and creates anew keep their grants: what
+-- roles were granted on them before is recorded here and granted again at
+-- the end (a reporting role's SELECT on the views, an archiving role's
+-- EXECUTE on the archive routines, which become its new routines).
+CREATE TEMP TABLE qstash_upgrade_grants ON COMMIT DROP AS
+  SELECT c.relname::text AS object, a.grantee, a.privilege_type
+    FROM pg_class c, aclexplode(c.relacl) a
+   WHERE c.relnamespace = '@extschema@'::regnamespace
+     AND c.relname IN ('qstash_archive_status', 'qstash_rate_limits')
+     AND a.grantee <> c.relowner AND a.grantee <> 0
+  UNION
+  SELECT p.proname::text, a.grantee, a.privilege_type
+    FROM pg_proc p, aclexplode(p.proacl) a
+   WHERE p.pronamespace = '@extschema@'::regnamespace
+     AND p.proname IN ('qstash_rate_limits', 'qstash_archive_logs', 'qstash_archive_dlq')
+     AND a.grantee <> p.proowner AND a.grantee <> 0;
+
 ------------------------------------------------------------------------
 -- Snapshots keyed by period: a '3h' snapshot no longer rewrites the
 -- points of a '1h' one.  Rows kept by 0.2.0 came from the default period.
@@ -840,6 +857,9 @@ COMMENT ON VIEW qstash_rate_limits IS
 REVOKE ALL ON FUNCTION qstash_rate_limits() FROM PUBLIC;
 REVOKE ALL ON qstash_rate_limits FROM PUBLIC;
 
+-- (The grant functions take text: a look-alike taking text in a schema
+-- earlier in the caller's search_path would win over a name parameter for
+-- an untyped literal; in the extension's schema it cannot be created.)
 -- One step for a role that reads: USAGE on the servers of qstash_fdw (or
 -- the one named), EXECUTE on the functions that read the APIs, SELECT on
 -- the extension's tables and views and on the foreign tables of those
@@ -847,7 +867,7 @@ REVOKE ALL ON qstash_rate_limits FROM PUBLIC;
 -- when it runs (run it again after importing more foreign tables) and only
 -- what the caller may grant: every privilege is checked first, and nothing
 -- is granted when one is missing.  Returns the statements it ran.
-CREATE FUNCTION qstash_grant_reader(role name, server name DEFAULT NULL)
+CREATE FUNCTION qstash_grant_reader(role text, server text DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -861,6 +881,10 @@ DECLARE
   plan text[][];
   i integer;
 BEGIN
+  IF role IS NULL THEN
+    RAISE EXCEPTION 'role must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
   IF role = 'public' THEN
     RAISE EXCEPTION 'nothing is granted to PUBLIC'
       USING ERRCODE = 'invalid_parameter_value',
@@ -940,7 +964,7 @@ BEGIN
   END LOOP;
 END
 $$;
-COMMENT ON FUNCTION qstash_grant_reader(name, name) IS
+COMMENT ON FUNCTION qstash_grant_reader(text, text) IS
   'Let a role read everything read-only: USAGE on the servers (all of qstash_fdw, or the one named), EXECUTE on the reading functions, SELECT on the tables, views and foreign tables; returns the GRANTs it ran';
 
 -- One step for the role that runs the pg_cron jobs (snapshots and the
@@ -950,7 +974,7 @@ COMMENT ON FUNCTION qstash_grant_reader(name, name) IS
 -- progress (a reset without since), SELECT on qstash_archive_status.  Those
 -- table privileges let it write any server's rows: grant them to that role
 -- only.
-CREATE FUNCTION qstash_grant_archiver(role name, server name DEFAULT NULL)
+CREATE FUNCTION qstash_grant_archiver(role text, server text DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -965,6 +989,10 @@ DECLARE
   plan text[][];
   i integer;
 BEGIN
+  IF role IS NULL THEN
+    RAISE EXCEPTION 'role must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
   IF role = 'public' THEN
     RAISE EXCEPTION 'nothing is granted to PUBLIC'
       USING ERRCODE = 'invalid_parameter_value',
@@ -1043,11 +1071,11 @@ BEGIN
   END LOOP;
 END
 $$;
-COMMENT ON FUNCTION qstash_grant_archiver(name, name) IS
+COMMENT ON FUNCTION qstash_grant_archiver(text, text) IS
   'Let the role that runs the pg_cron jobs snapshot and archive: USAGE on the servers, EXECUTE on the snapshot and archive routines, SELECT, INSERT and UPDATE on their tables (and DELETE on the progress, for resets); returns the GRANTs it ran';
 
-REVOKE ALL ON FUNCTION qstash_grant_reader(name, name) FROM PUBLIC;
-REVOKE ALL ON FUNCTION qstash_grant_archiver(name, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_grant_reader(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION qstash_grant_archiver(text, text) FROM PUBLIC;
 
 -- \df qstash*: what is not for users says so.  The archive's helpers are
 -- called by its procedures (EXECUTE on them goes with qstash_grant_archiver);
@@ -1217,3 +1245,30 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- Grants on what was dropped and created anew (recorded at the top)
+DO $$
+DECLARE
+  g record;
+  f regprocedure;
+BEGIN
+  FOR g IN SELECT DISTINCT object, grantee::regrole AS grantee, privilege_type
+             FROM qstash_upgrade_grants ORDER BY 1, 2, 3 LOOP
+    IF g.object IN ('qstash_archive_status', 'qstash_rate_limits') AND g.privilege_type <> 'EXECUTE' THEN
+      EXECUTE format('GRANT %s ON %I.%I TO %s', g.privilege_type, '@extschema@', g.object, g.grantee);
+    ELSIF g.object = 'qstash_rate_limits' THEN
+      EXECUTE format('GRANT EXECUTE ON FUNCTION %I.qstash_rate_limits() TO %s', '@extschema@', g.grantee);
+    ELSE
+      -- an archiving role: the new procedures and every routine they call
+      FOR f IN SELECT p.oid FROM pg_proc p
+                WHERE p.pronamespace = '@extschema@'::regnamespace
+                  AND (p.proname LIKE 'qstash\_archive\_%' OR p.proname IN
+                       ('qstash_requests_sent', 'qstash_log_pages', 'qstash_dlq_pages', 'qstash_last_cursor'))
+                  AND p.proname NOT IN ('qstash_archive_reset') LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %s', f, g.grantee);
+      END LOOP;
+    END IF;
+  END LOOP;
+END
+$$;
+DROP TABLE qstash_upgrade_grants;

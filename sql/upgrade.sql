@@ -116,5 +116,28 @@ SELECT 'only in a fresh install', * FROM (TABLE fresh EXCEPT TABLE upgraded_02) 
 ORDER BY 1, 2;
 SELECT count(*) = (SELECT count(*) FROM fresh) AS same_count FROM upgraded_02;
 DROP EXTENSION qstash;
+-- what roles were granted on the objects the update drops and creates
+-- anew is granted again: a reporting role's views, an archiving role's
+-- routines (the new procedures and every routine they call)
+CREATE ROLE regress_qstash_rep;
+CREATE ROLE regress_qstash_arch;
+CREATE EXTENSION qstash VERSION '0.2.0';
+GRANT SELECT ON qstash_rate_limits, qstash_archive_status TO regress_qstash_rep;
+GRANT EXECUTE ON FUNCTION qstash_rate_limits() TO regress_qstash_rep;
+GRANT EXECUTE ON PROCEDURE qstash_archive_logs(name, integer, interval, interval, bigint, integer, integer, boolean, text)
+  TO regress_qstash_arch;
+GRANT EXECUTE ON FUNCTION qstash_archive_dlq(name) TO regress_qstash_arch;
+ALTER EXTENSION qstash UPDATE;
+SELECT has_table_privilege('regress_qstash_rep', 'qstash_rate_limits', 'SELECT') AS rate_limits_view,
+       has_function_privilege('regress_qstash_rep', 'qstash_rate_limits()', 'EXECUTE') AS rate_limits_function,
+       has_table_privilege('regress_qstash_rep', 'qstash_archive_status', 'SELECT') AS archive_status;
+SELECT p.oid::regprocedure AS routine, has_function_privilege('regress_qstash_arch', p.oid, 'EXECUTE') AS may_run
+  FROM pg_proc p
+ WHERE p.proname IN ('qstash_archive_logs', 'qstash_archive_dlq', 'qstash_archive_logs_step',
+                     'qstash_archive_dlq_step', 'qstash_log_pages', 'qstash_last_cursor')
+ ORDER BY p.oid::regprocedure::text;
+SELECT count(*) AS leftover FROM pg_class WHERE relname = 'qstash_upgrade_grants';
+DROP EXTENSION qstash;
+DROP ROLE regress_qstash_rep, regress_qstash_arch;
 DROP FUNCTION ext_objects();
 RESET client_min_messages;

@@ -556,6 +556,21 @@ qs_filter_value(const QsFilter *f, const char *value, bool fold_case)
 
 	if (f->valid == NULL)
 		return value;
+	/*
+	 * IN_PROGRESS asks the API for ACTIVE, RETRY and ERROR entries; no entry
+	 * carries it, so a foreign table's local check of the qual would drop
+	 * every row the API sends
+	 */
+	if (!fold_case && strcmp(value, "IN_PROGRESS") == 0)
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s \"IN_PROGRESS\" matches no row of a foreign table",
+					f->column),
+			 errdetail("The API's IN_PROGRESS selects the states ACTIVE, "
+					   "RETRY and ERROR; no entry carries IN_PROGRESS, and "
+					   "the qual is also checked on each row."),
+			 errhint("Write %s IN ('ACTIVE', 'RETRY', 'ERROR').", f->column)));
 	for (int i = 0; f->valid[i] != NULL; i++)
 	{
 		if (strcmp(f->valid[i], value) == 0)

@@ -80,6 +80,17 @@ base64_forms(List *forms, const char *s)
 	return lappend(forms, pnstrdup(b64, blen));
 }
 
+static int
+longer_first(const ListCell *a, const ListCell *b)
+{
+	const char *x = lfirst(a);
+	const char *y = lfirst(b);
+	size_t lx = x ? strlen(x) : 0;
+	size_t ly = y ? strlen(y) : 0;
+
+	return lx < ly ? 1 : lx > ly ? -1 : 0;
+}
+
 /*
  * Remove the connection's secrets from a text (in place): every form in
  * which one is sent or could be echoed back.  The raw values of any
@@ -110,6 +121,8 @@ qs_scrub_secrets(const QsConn *conn, char *text)
 	}
 	for (int i = 0; i < lengthof(raw); i++)
 		forms = lappend(forms, (char *) raw[i]);
+	/* longest first: a secret inside a longer one leaves none of it shown */
+	list_sort(forms, longer_first);
 	foreach (lc, forms)
 		mask(text, (const char *) lfirst(lc));
 }

@@ -411,6 +411,14 @@ qsImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 	ForeignServer *server = GetForeignServer(serverOid);
 	List *cmds = NIL;
 
+	/* options would be ignored (a credential among them, logged) */
+	if (stmt->options != NIL)
+		ereport(
+			ERROR,
+			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+			 errmsg("IMPORT FOREIGN SCHEMA of qstash_fdw takes no options"),
+			 errhidestmt(true),
+			 errhint("Set options on the server or the user mapping.")));
 	if (strcmp(stmt->remote_schema, "qstash") != 0)
 		ereport(
 			ERROR,

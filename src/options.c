@@ -269,31 +269,15 @@ may_set_host(const char *name, const char *value)
 
 /*
  * An error context callback that keeps the statement out of the server
- * log: the text of a CREATE or ALTER USER MAPPING the validator rejects
- * carries its credentials (log_min_error_statement would log it).
+ * log: the text of a statement whose options the validator rejects may
+ * carry a credential (a user mapping's, one put on another object, one
+ * under a misspelt option name, one inside a URL), and
+ * log_min_error_statement would log it.
  */
 static void
 hide_statement(void *arg)
 {
-	if (*(bool *) arg)
-		errhidestmt(true);
-}
-
-/* Does a statement with these options on this object carry a secret? */
-static bool
-carries_secrets(List *options, Oid catalog)
-{
-	ListCell *lc;
-
-	if (catalog == UserMappingRelationId)
-		return true;
-	foreach (lc, options)
-	{
-		/* a credential put on another object by mistake */
-		if (is_secret_option(((DefElem *) lfirst(lc))->defname))
-			return true;
-	}
-	return false;
+	errhidestmt(true);
 }
 
 PG_FUNCTION_INFO_V1(qstash_fdw_validator);
@@ -303,12 +287,11 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 {
 	List *options = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid catalog = PG_GETARG_OID(1);
-	bool hide = carries_secrets(options, catalog);
 	ErrorContextCallback errcallback;
 	ListCell *lc;
 
 	errcallback.callback = hide_statement;
-	errcallback.arg = &hide;
+	errcallback.arg = NULL;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 

@@ -57,6 +57,7 @@
 typedef struct QsSharedLimit
 {
 	bool used;
+	Oid dbid; /* server OIDs are a database's own */
 	Oid serverid;
 	uint64 fingerprint;
 	int api; /* QsApi: the two APIs have limits of their own */
@@ -76,6 +77,7 @@ typedef struct QsSharedEntry
 	bool inflight; /* being fetched by pid */
 	int pid;
 	uint32 hash;
+	Oid dbid;
 	Oid serverid;
 	Oid umid;
 	Oid userid;
@@ -204,8 +206,9 @@ find_limit(Oid serverid, uint64 fp, QsApi api, const char *kind, bool create)
 				free_slot = l;
 			continue;
 		}
-		if (l->serverid == serverid && l->fingerprint == fp &&
-			l->api == (int) api && strcmp(l->kind, kind) == 0)
+		if (l->dbid == MyDatabaseId && l->serverid == serverid &&
+			l->fingerprint == fp && l->api == (int) api &&
+			strcmp(l->kind, kind) == 0)
 			return l;
 		if (oldest == NULL || l->observed_at < oldest->observed_at)
 			oldest = l;
@@ -216,6 +219,7 @@ find_limit(Oid serverid, uint64 fp, QsApi api, const char *kind, bool create)
 		free_slot = oldest;
 	memset(free_slot, 0, sizeof(QsSharedLimit));
 	free_slot->used = true;
+	free_slot->dbid = MyDatabaseId;
 	free_slot->serverid = serverid;
 	free_slot->fingerprint = fp;
 	free_slot->api = (int) api;
@@ -294,7 +298,7 @@ qs_shared_observed(void)
 		QsObservedLimit *o = NULL;
 		ListCell *lc;
 
-		if (!l->used || l->observed_at == 0)
+		if (!l->used || l->observed_at == 0 || l->dbid != MyDatabaseId)
 			continue;
 		foreach (lc, out)
 		{
@@ -340,7 +344,7 @@ qs_shared_forget_limits(void)
 		return;
 	LWLockAcquire(shared->lock, LW_SHARED);
 	for (int i = 0; i < QS_SHARED_LIMITS; i++)
-		if (shared->limits[i].used)
+		if (shared->limits[i].used && shared->limits[i].dbid == MyDatabaseId)
 			servers[n++] = shared->limits[i].serverid;
 	LWLockRelease(shared->lock);
 	for (int i = 0; i < n; i++)
@@ -352,7 +356,7 @@ qs_shared_forget_limits(void)
 	{
 		QsSharedLimit *l = &shared->limits[i];
 
-		if (!l->used)
+		if (!l->used || l->dbid != MyDatabaseId)
 			continue;
 		for (int j = 0; j < n; j++)
 		{
@@ -503,9 +507,9 @@ entry_matches(const QsSharedEntry *e, const QsCacheKey *key, uint32 h)
 {
 	size_t ulen = strlen(key->url);
 
-	if (!e->used || e->hash != h || e->serverid != key->serverid ||
-		e->umid != key->umid || e->userid != key->userid ||
-		e->fingerprint != key->fingerprint)
+	if (!e->used || e->hash != h || e->dbid != MyDatabaseId ||
+		e->serverid != key->serverid || e->umid != key->umid ||
+		e->userid != key->userid || e->fingerprint != key->fingerprint)
 		return false;
 	return e->inflight || (e->url_len == ulen && memcmp(shared->arena + e->off,
 														key->url, ulen) == 0);
@@ -537,6 +541,7 @@ set_key(QsSharedEntry *e, const QsCacheKey *key, uint32 h, bool inflight)
 	e->inflight = inflight;
 	e->pid = MyProcPid;
 	e->hash = h;
+	e->dbid = MyDatabaseId;
 	e->serverid = key->serverid;
 	e->umid = key->umid;
 	e->userid = key->userid;
