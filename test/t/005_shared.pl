@@ -235,17 +235,20 @@ for my $preload (1, 0)
 		$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
 		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', '--delay-ms', '6000');
 		my ($ao, $ae, $wo, $we) = ('', '', '', '');
+		# (its session lives on after the cancel: a waiter that only noticed
+		# a backend gone would not go on here)
 		my $fetcher = IPC::Run::start([ 'psql', '-XAtq', '-h', $node->host, '-p', $node->port,
-				'-d', 'postgres', '-c', 'SET qstash.cache_ttl = 60; SET statement_timeout = 1500; '
-				  . 'SELECT count(*) FROM qstash_users()' ], '>', \$ao, '2>', \$ae);
+				'-d', 'postgres', '-c', 'SET qstash.cache_ttl = 60', '-c', 'SET statement_timeout = 1500',
+				'-c', 'SELECT count(*) FROM qstash_users()', '-c', 'SET statement_timeout = 0',
+				'-c', 'SELECT pg_sleep(4)' ], '>', \$ao, '2>', \$ae);
 		usleep(500_000);
 		my $w0 = time();
 		my $waiter = IPC::Run::start([ 'psql', '-XAtq', '-h', $node->host, '-p', $node->port,
 				'-d', 'postgres', '-c', 'SET qstash.cache_ttl = 60; SELECT count(*) FROM qstash_users()' ],
 			'>', \$wo, '2>', \$we);
-		$fetcher->finish;
 		$waiter->finish;
 		my $waited = time() - $w0;
+		$fetcher->finish;
 		like($ae, qr/canceling statement due to statement timeout/, 'preloaded: the fetch is cancelled by statement_timeout');
 		is($wo, "2\n", 'preloaded: the session that waited for it fetches itself');
 		ok($waited < 4, sprintf('preloaded: as soon as the fetch was cancelled (%.2f s after it began to wait)', $waited));
