@@ -974,6 +974,8 @@ COMMENT ON FUNCTION qstash_grant_reader(text, text) IS
 -- progress (a reset without since), SELECT on qstash_archive_status.  Those
 -- table privileges let it write any server's rows: grant them to that role
 -- only.
+-- (Each grant function is whole in itself, checks and loop included: EXECUTE
+-- on it is all a role needs, with no internal helper to grant as well.)
 CREATE FUNCTION qstash_grant_archiver(role text, server text DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE
