@@ -254,6 +254,22 @@ for my $preload (1, 0)
 		ok($waited < 4, sprintf('preloaded: as soon as the fetch was cancelled (%.2f s after it began to wait)', $waited));
 		is(QstashTest::requests($mock), 2, 'preloaded: one request each');
 
+		# 7b. a 404 one session kept in shared memory for an instance's stats
+		# (a lookup by id may miss) never answers another session's listing
+		# of every instance, which expects it to exist
+		QstashTest::ctl($mock, 'reset');
+		$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
+		QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/stats/99a4c327-31f0-490f-a594-043ade84085a',
+			'--status', '404', '--body', '{"error":"not yet"}');
+		my ($by_id) = session($node, q{SELECT count(*) FROM qstash_stats(qstash_id => '99a4c327-31f0-490f-a594-043ade84085a')},
+			'-c qstash.cache_ttl=60');
+		is($by_id, "0\n", 'preloaded: a lookup by id that misses (404) has no rows');
+		my ($listing, $lerr) = session($node, q{SELECT count(DISTINCT qstash_id) FROM qstash_stats()},
+			'-c qstash.cache_ttl=60');
+		is("$listing$lerr", "2\n", 'preloaded: another session\'s listing of every instance has both, not the kept 404');
+		like(QstashTest::ctl($mock, 'log'), qr{(?s)stats/99a4c327-31f0-490f-a594-043ade84085a.*stats/99a4c327-31f0-490f-a594-043ade84085a},
+			'preloaded: it sent the request for that instance again');
+
 		# 8. a daily 429 of one credential refuses only that credential: the
 		# same server with another mapping still sends its requests
 		QstashTest::ctl($mock, 'reset');
