@@ -36,6 +36,11 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT time FROM dba_remote.logs WHERE state = 'fai
 SELECT count(*) FROM dba_remote.logs WHERE state = 'IN_PROGRESS';  -- ERROR
 \! $QSTASH_MOCK_CTL count
 SELECT count(*) FROM dba_remote.logs WHERE state IN ('ACTIVE', 'RETRY', 'ERROR');
+-- ... and so in a qual that stays local (the API takes one state)
+SELECT count(*) FROM dba_remote.logs WHERE state IN ('failed', 'DELIVERED');  -- ERROR
+SELECT count(*) FROM dba_remote.logs WHERE state = ANY (ARRAY['BOGUS']);  -- ERROR
+SELECT count(*) FROM dba_remote.logs WHERE state IN ('IN_PROGRESS', 'ACTIVE');  -- ERROR
+SELECT count(*) FROM dba_remote.logs WHERE state IN ('FAILED', 'DELIVERED', '');
 SELECT count(*) AS in_progress FROM qstash_logs(state => 'in_progress');
 SELECT count(*) AS failed FROM dba_remote.logs WHERE state = 'FAILED';
 -- an empty value matches no row and sends nothing, as before

@@ -175,6 +175,48 @@ opexpr_filter(const QsEndpoint *ep, OpExpr *o, Index relid, Oid tableid,
 							  QSF_TIME);
 }
 
+/*
+ * The constant values of a qual on a filter with a fixed set (the log
+ * state) that stays local (col IN (...), which the API cannot take): each
+ * is checked as a pushed one would be, so that a value no row can carry is
+ * an error, never an empty result.  Empty values match no row, as pushed.
+ */
+static void
+check_kept_values(const QsFilter *f, Node *value)
+{
+	Const *c = (Const *) value;
+	ArrayType *arr;
+	Oid elemtype;
+	int16 typlen;
+	bool typbyval;
+	char typalign;
+	Datum *elems;
+	bool *nulls;
+	int n;
+	Oid outfunc;
+	bool isvarlena;
+
+	if (f->valid == NULL || !IsA(value, Const) || c->constisnull ||
+		!OidIsValid(get_element_type(c->consttype)))
+		return;
+	arr = DatumGetArrayTypeP(c->constvalue);
+	elemtype = ARR_ELEMTYPE(arr);
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems,
+					  &nulls, &n);
+	getTypeOutputInfo(elemtype, &outfunc, &isvarlena);
+	for (int i = 0; i < n; i++)
+	{
+		char *v;
+
+		if (nulls[i])
+			continue;
+		v = OidOutputFunctionCall(outfunc, elems[i]);
+		if (v[0] != '\0')
+			(void) qs_filter_value(f, v, false);
+	}
+}
+
 /* col IN (...), or v = ANY(array column): the filter it sets, or NULL */
 static const QsFilter *
 saop_filter(const QsEndpoint *ep, ScalarArrayOpExpr *o, Index relid,
@@ -195,7 +237,10 @@ saop_filter(const QsEndpoint *ep, ScalarArrayOpExpr *o, Index relid,
 		f = qs_endpoint_equality_filter(
 			ep, get_attname(tableid, var->varattno, false));
 		if (f != NULL && f->kind == QSF_QUERY && !f->multi)
+		{
+			check_kept_values(f, *value);
 			return NULL; /* the API takes one value */
+		}
 		return f;
 	}
 	if ((var = our_var(lsecond(o->args), relid)) != NULL)
