@@ -338,9 +338,9 @@ SELECT * FROM show_error('SELECT * FROM qstash_users()', :'basic_unpadded', :'ke
 -- masked first, so no part of it stays
 CREATE SERVER nested FOREIGN DATA WRAPPER qstash_fdw OPTIONS (api_url :'mock_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER nested
-  OPTIONS (email 'nested@example.com', api_key 'zzSECRETTOKzz', token 'SECRETTOK');
-\! $QSTASH_MOCK_CTL queue --status 401 --body '{"error":"key zzSECRETTOKzz is unknown"}'
-SELECT * FROM show_error('SELECT * FROM qstash_users(''nested'')', 'zz', 'SECRETTOK');
+  OPTIONS (email 'nested@example.com', api_key 'zzTOKENVALUEzz', token 'TOKENVALUE');
+\! $QSTASH_MOCK_CTL queue --status 401 --body '{"error":"key zzTOKENVALUEzz is unknown"}'
+SELECT * FROM show_error('SELECT * FROM qstash_users(''nested'')', 'zz', 'TOKENVALUE');
 DROP SERVER nested CASCADE;
 -- ... and the token's, padded or not, echoed by the QStash API
 SELECT encode(convert_to(:'mock_token', 'UTF8'), 'base64') AS token_b64,
