@@ -86,17 +86,8 @@ if ($no_cron ne '')
 	exit 0;
 }
 my $mock = QstashTest::start_mock();
-my $node = PostgreSQL::Test::Cluster->new('readme');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,qstash'
-cron.database_name = 'postgres'
-cron.use_background_workers = on
-max_worker_processes = 16
-# the examples must be right in any time zone
-timezone = 'America/Los_Angeles'
-});
-$node->start;
+# (the examples must be right in any time zone)
+my $node = QstashTest::cron_node('readme', 0, 'qstash', "timezone = 'America/Los_Angeles'\n");
 
 my ($script, $err) = ('', '');
 IPC::Run::run([ 'python3', "$root/test/readme_sql.py", "$root/README.md",

@@ -90,19 +90,21 @@ sub no_cron_reason
 
 # A started node that runs pg_cron jobs (in background workers).  Without
 # pg_cron, skips the whole test file; with $optional, a node without it.
+# $preload: more libraries to preload after pg_cron; $conf: more settings.
 sub cron_node
 {
-	my ($name, $optional) = @_;
+	my ($name, $optional, $preload, $conf) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	my $why = no_cron_reason();
 	Test::More::plan(skip_all => $why) if $why ne '' && !$optional;
 	$node->init;
-	$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron'
+	my $libs = join(',', 'pg_cron', $preload // ());
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = '$libs'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 max_worker_processes = 16
-}) if $why eq '';
+} . ($conf // '')) if $why eq '';
 	$node->start;
 	return $node;
 }
