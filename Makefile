@@ -12,12 +12,15 @@ OBJS = \
 	src/options.o \
 	src/catalog.o \
 	src/plan.o \
+	src/request.o \
 	src/pushdown.o \
 	src/fetch.o \
+	src/response.o \
 	src/cache.o \
 	src/shared.o \
 	src/runner.o \
-	src/rows.o \
+	src/convert.o \
+	src/mapper.o \
 	src/functions.o \
 	src/fdw.o
 
@@ -33,7 +36,7 @@ PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
-REGRESS = options users stats fdw snapshot errors rest rest_icu archive plan cache hostile hardening dba upgrade
+REGRESS = options users stats fdw snapshot errors rest rest_icu archive plan response hostile hardening dba upgrade
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
 # TAP tests (make installcheck runs them too; they start their own clusters)
 TAP_TESTS = 1

@@ -80,8 +80,8 @@ static const QsColumn users_columns[] = {
 
 /* GET /v2/qstash/stats/{id}: long format, one row per data point */
 static const QsColumn stats_columns[] = {
-	{"qstash_id", "uuid", NULL, QSC_PARAM, false},
-	{"period", "text", NULL, QSC_PARAM, false},
+	{"qstash_id", "uuid", NULL, QSC_INSTANCE, false},
+	{"period", "text", NULL, QSC_PERIOD, false},
 	{"metric", "text", NULL, QSC_METRIC, false},
 	{"series", "text", NULL, QSC_SERIES, false},
 	{"ts", "timestamptz", "x", QSC_GOTIME, false},
@@ -90,8 +90,8 @@ static const QsColumn stats_columns[] = {
 
 /* the same response, one row per instance */
 static const QsColumn stats_summary_columns[] = {
-	{"qstash_id", "uuid", NULL, QSC_PARAM, false},
-	{"period", "text", NULL, QSC_PARAM, false},
+	{"qstash_id", "uuid", NULL, QSC_INSTANCE, false},
+	{"period", "text", NULL, QSC_PERIOD, false},
 	{"dlq_message_count", "bigint", "dlq_message_count", QSC_INT8, false},
 	{"total_monthly_billing", "numeric", "total_monthly_billing", QSC_NUMERIC,
 	 false},
@@ -346,23 +346,25 @@ static const QsFilter stats_filters[] = {
 /* A REST API listing paged by cursor, its rows under key (or alt). */
 #define PAGED_LIST(n, p, key, alt, cols, filt, nrows, desc)                   \
 	{                                                                         \
-		.name = (n), .api = QS_API_REST, .path = (p),                         \
-		.shape = QS_SHAPE_PAGES, .rows_key = (key), .rows_key_alt = (alt),    \
-		COLUMNS(cols), FILTERS(filt), .rows = (nrows), .description = (desc)  \
+		.name = (n), .api = QS_API_REST, .access = QS_ACCESS_PAGED,           \
+		.path = (p), .shape = QS_SHAPE_OBJECTS, .rows_key = (key),            \
+		.rows_key_alt = (alt), COLUMNS(cols), FILTERS(filt), .rows = (nrows), \
+		.description = (desc)                                                 \
 	}
 
 /* A REST API list with lookups by key: GET path and GET path/{key}. */
 #define KEYED_LIST(n, p, cols, filt, desc)                                    \
 	{                                                                         \
-		.name = (n), .api = QS_API_REST, .path = (p), .path_by_id = p "/%s",  \
-		.shape = QS_SHAPE_OBJECTS, COLUMNS(cols), FILTERS(filt), .rows = 10,  \
-		.description = (desc)                                                 \
+		.name = (n), .api = QS_API_REST, .access = QS_ACCESS_KEYED,           \
+		.path = (p), .path_by_id = p "/%s", .shape = QS_SHAPE_OBJECTS,        \
+		COLUMNS(cols), FILTERS(filt), .rows = 10, .description = (desc)       \
 	}
 
 static const QsEndpoint endpoints[] = {
 	{
 		.name = "users",
 		.api = QS_API_DEVELOPER,
+		.access = QS_ACCESS_KEYED,
 		.path = "/v2/qstash/users",
 		.path_by_id = "/v2/qstash/user/%s",
 		.shape = QS_SHAPE_OBJECTS,
@@ -374,8 +376,8 @@ static const QsEndpoint endpoints[] = {
 	{
 		.name = "stats",
 		.api = QS_API_DEVELOPER,
+		.access = QS_ACCESS_PER_INSTANCE,
 		.path = "/v2/qstash/stats/%s",
-		.per_instance = true,
 		.takes_period = true,
 		.shape = QS_SHAPE_STATS,
 		COLUMNS(stats_columns),
@@ -386,11 +388,10 @@ static const QsEndpoint endpoints[] = {
 	{
 		.name = "stats_summary",
 		.api = QS_API_DEVELOPER,
+		.access = QS_ACCESS_PER_INSTANCE,
 		.path = "/v2/qstash/stats/%s",
-		.per_instance = true,
 		.takes_period = true,
-		.shape = QS_SHAPE_OBJECTS,
-		.one_object = true,
+		.shape = QS_SHAPE_OBJECT,
 		COLUMNS(stats_summary_columns),
 		FILTERS(stats_filters),
 		.rows = 2,
@@ -399,6 +400,7 @@ static const QsEndpoint endpoints[] = {
 	{
 		.name = "ipv4",
 		.api = QS_API_DEVELOPER,
+		.access = QS_ACCESS_LIST,
 		.path = "/v2/qstash/ipv4",
 		.shape = QS_SHAPE_SCALARS,
 		COLUMNS(ipv4_columns),
@@ -419,9 +421,9 @@ static const QsEndpoint endpoints[] = {
 	{
 		.name = "global_parallelism",
 		.api = QS_API_REST,
+		.access = QS_ACCESS_LIST,
 		.path = "/v2/globalParallelism",
-		.shape = QS_SHAPE_OBJECTS,
-		.one_object = true,
+		.shape = QS_SHAPE_OBJECT,
 		COLUMNS(global_parallelism_columns),
 		.rows = 1,
 		.description = "global parallelism across flow-control keys",
@@ -450,6 +452,12 @@ qs_endpoint_lookup(const char *name)
 			return &endpoints[i];
 	}
 	return NULL;
+}
+
+const QsEndpoint *
+qs_instances_endpoint(void)
+{
+	return qs_endpoint_lookup("users");
 }
 
 const char *

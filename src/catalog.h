@@ -28,7 +28,8 @@ typedef enum QsConv
 	QSC_METRIC,			   /* stats: the key of the series */
 	QSC_SERIES,			   /* stats: the breakdown id, or NULL */
 	QSC_POINT_VALUE,	   /* stats: the number of the data point */
-	QSC_PARAM,			   /* a request parameter, not from the body */
+	QSC_INSTANCE,		   /* the instance the response is for */
+	QSC_PERIOD,			   /* the period the response is for */
 	QSC_EPOCH_MS,		   /* unix milliseconds (number or digits) ->
 							* timestamptz, 0 means NULL */
 	QSC_BODY,			   /* bytes: base64 key, else the plain-text key */
@@ -45,13 +46,28 @@ typedef enum QsApi
 /* "developer" or "qstash": the API as the rate-limit view names it. */
 extern const char *qs_api_name(QsApi api);
 
-/* Shape of a successful response body. */
+/*
+ * How the rows of an endpoint are reached: which requests a scan sends
+ * (request.c lists them, for the runner and for EXPLAIN alike).
+ */
+typedef enum QsAccess
+{
+	QS_ACCESS_LIST,			/* GET path */
+	QS_ACCESS_KEYED,		/* GET path, or GET path_by_id once per key */
+	QS_ACCESS_PER_INSTANCE, /* GET path once per instance (and period);
+							 * the account's instances listed first when
+							 * none are given */
+	QS_ACCESS_PAGED			/* GET path?count=, then &cursor= while the API
+							 * returns one: {cursor, <rows_key>: [...]} */
+} QsAccess;
+
+/* Shape of the rows in a successful response (a page's rows array). */
 typedef enum QsShape
 {
 	QS_SHAPE_OBJECTS, /* array of objects, one row each */
+	QS_SHAPE_OBJECT,  /* one object, one row */
 	QS_SHAPE_SCALARS, /* array of scalars, one row each */
-	QS_SHAPE_STATS,	  /* stats object, one row per data point */
-	QS_SHAPE_PAGES	  /* {cursor, <rows key>: [objects]}, cursor paging */
+	QS_SHAPE_STATS	  /* stats object, one row per data point */
 } QsShape;
 
 typedef struct QsColumn
@@ -94,13 +110,14 @@ typedef struct QsEndpoint
 {
 	const char *name; /* table option "endpoint", table name */
 	QsApi api;
-	const char *path;		/* list path */
-	const char *path_by_id; /* one-object path with %s for the id, or NULL */
-	bool per_instance; /* path has %s for a qstash id; fan out when none */
-	bool takes_period; /* ?period= parameter */
-	QsShape shape;
-	bool one_object;	  /* the list path returns one object, not an array */
-	const char *rows_key; /* QS_SHAPE_PAGES: key of the rows array */
+	QsAccess access;
+	const char *path;		  /* list path (QS_ACCESS_PER_INSTANCE: with %s
+							 * for the instance) */
+	const char *path_by_id;	  /* QS_ACCESS_KEYED: one object, %s for the key */
+	bool takes_period;		  /* ?period= parameter */
+	QsShape shape;			  /* of the list path's rows (a lookup by key
+							 * answers one object) */
+	const char *rows_key;	  /* QS_ACCESS_PAGED: key of the rows array */
 	const char *rows_key_alt; /* and its other spelling */
 	const QsColumn *columns;
 	int ncolumns;
@@ -114,6 +131,8 @@ typedef struct QsEndpoint
 #define QS_PAGE_SIZE 100
 
 extern const QsEndpoint *qs_endpoint_lookup(const char *name);
+/* The endpoint that lists the account's instances (their ids: "id"). */
+extern const QsEndpoint *qs_instances_endpoint(void);
 extern const QsEndpoint *qs_endpoint_at(int i);
 extern int qs_endpoint_count(void);
 extern char *qs_endpoint_names(void);

@@ -45,7 +45,7 @@
 #include "compat.h"
 #include "options.h"
 #include "fetch.h"
-#include "rows.h"
+#include "mapper.h"
 #include "pushdown.h"
 #include "runner.h"
 
@@ -122,7 +122,7 @@ estimate_rows(const QsRequestPlan *plan)
 	const QsEndpoint *ep = plan->ep;
 	double rows;
 
-	if (ep->per_instance)
+	if (ep->access == QS_ACCESS_PER_INSTANCE)
 	{
 		QsPlanParam *pp = qs_pushdown_param_of_kind(plan, QSF_PERIOD);
 		char *period = pp && pp->op == QS_OP_EQ ? const_text(pp->value) : NULL;
@@ -183,12 +183,12 @@ qsGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	Cost startup;
 	Cost total;
 
-	if (plan->ep->per_instance)
+	if (plan->ep->access == QS_ACCESS_PER_INSTANCE)
 		requests = qs_pushdown_value_count(plan, QSF_INSTANCE, 3) *
 				   qs_pushdown_value_count(plan, QSF_PERIOD, 1);
 	else if (qs_pushdown_param_of_kind(plan, QSF_PATH_ID) != NULL)
 		requests = qs_pushdown_value_count(plan, QSF_PATH_ID, 1);
-	else if (plan->ep->shape == QS_SHAPE_PAGES)
+	else if (plan->ep->access == QS_ACCESS_PAGED)
 		requests = ceil(baserel->rows / QS_PAGE_SIZE);
 	startup = QS_REQUEST_COST * requests;
 	total = startup + baserel->rows * cpu_tuple_cost;

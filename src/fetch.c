@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * fetch.c
- *		GET one path of a server as the current user, with bounded retries,
- *		and return the parsed body.
+ *		Send one GET of a server as the current user, with bounded
+ *		retries: the URL, the credentials of the API, the limits.  What is
+ *		done with the body (reuse, parsing, rows) is response.c's.
  *
  * Retries (GET only): transport failures and 5xx, with full-jitter
  * exponential backoff; a burst 429 whose reset is within
@@ -23,7 +24,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "cache.h"
 #include "compat.h"
 #include "errors.h"
 #include "http.h"
@@ -101,68 +101,41 @@ retry_delay(const QsHttpResponse *resp, int attempt)
 	}
 }
 
-/* Where a body came from, for reporting that it does not parse. */
-typedef struct QsBodyOrigin
-{
-	const char *servername;
-	const char *path;
-} QsBodyOrigin;
-
-QS_NORETURN static void
-report_malformed(void *arg, const char *error)
-{
-	QsBodyOrigin *o = (QsBodyOrigin *) arg;
-
-	ereport(ERROR,
-			(errcode(ERRCODE_QS_MALFORMED_RESPONSE),
-			 errmsg("could not parse the response to \"%s\" from server "
-					"\"%s\"",
-					o->path, o->servername),
-			 errdetail_internal("%s.", error)));
-}
-
 /*
- * Parse a body.  A top-level array is read element by element as the
- * mapper reaches them (json.c); body must live as long as the document.
+ * The URL of a GET: the server's base URL for the API and the path.  Fails
+ * when the API's credentials are missing, or the URL is too long.
  */
-static QsJson *
-parse_body(const QsConn *conn, const char *path, const char *body, size_t len,
-		   bool lazy)
+char *
+qs_fetch_url(const QsGet *get)
 {
-	char *perr;
-	QsBodyOrigin *o = palloc(sizeof(QsBodyOrigin));
-	QsJson *doc;
-
-	o->servername = pstrdup(conn->servername);
-	o->path = pstrdup(path);
-	doc = qsjson_parse(body, len, lazy ? report_malformed : NULL, o, &perr);
-	if (doc == NULL)
-		report_malformed(o, perr);
-	return doc;
-}
-
-/* The HTTP request for path: full URL, credentials of the API, limits. */
-static void
-build_request(const QsConn *conn, QsApi api, const char *path,
-			  QsHttpRequest *req)
-{
-	const char *base = qs_conn_base_url(conn, api);
+	const QsConn *conn = get->conn;
+	const char *base = qs_conn_base_url(conn, get->api);
 	size_t blen = strlen(base);
+	char *url;
 
-	qs_conn_require_credentials(conn, api);
-	memset(req, 0, sizeof(*req));
+	qs_conn_require_credentials(conn, get->api);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	req->url = psprintf("%.*s%s", (int) blen, base, path);
-	if (strlen(req->url) > QS_MAX_URL_LENGTH)
+	url = psprintf("%.*s%s", (int) blen, base, get->path);
+	if (strlen(url) > QS_MAX_URL_LENGTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("request URL for server \"%s\" is too long",
 						conn->servername),
 				 errdetail("The URL has %zu bytes; at most %d are sent.",
-						   strlen(req->url), QS_MAX_URL_LENGTH),
+						   strlen(url), QS_MAX_URL_LENGTH),
 				 errhint("A pushed-down value (an id) is probably far longer "
 						 "than any real one.")));
+	return url;
+}
+
+/* The HTTP request of a GET to url: credentials of the API, limits. */
+static void
+build_request(const QsConn *conn, QsApi api, const char *url,
+			  QsHttpRequest *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->url = url;
 	if (api == QS_API_DEVELOPER)
 	{
 		req->username = conn->email;
@@ -177,14 +150,22 @@ build_request(const QsConn *conn, QsApi api, const char *path,
 }
 
 /*
- * Send the request, with retries; returns with resp->status 2xx, or 404
- * when missing_ok.  The body is allocated in *body_cxt.
+ * Send a GET to url (qs_fetch_url), with retries; returns with
+ * resp->status 2xx, or 404 when get->missing_ok, or fails.  The body is
+ * allocated in body_cxt.
  */
-static void
-send_request(const QsConn *conn, QsApi api, const char *path,
-			 const QsHttpRequest *req, bool missing_ok, QsFetchStats *stats,
-			 MemoryContext body_cxt, QsHttpResponse *resp)
+void
+qs_fetch(const QsGet *get, const char *url, MemoryContext body_cxt,
+		 QsHttpResponse *resp)
 {
+	const QsConn *conn = get->conn;
+	QsApi api = get->api;
+	const char *path = get->path;
+	bool missing_ok = get->missing_ok;
+	QsFetchStats *stats = get->stats;
+	QsHttpRequest req;
+
+	build_request(conn, api, url, &req);
 	for (int attempt = 0;; attempt++)
 	{
 		long delay;
@@ -192,7 +173,7 @@ send_request(const QsConn *conn, QsApi api, const char *path,
 
 		qs_shared_before_request(conn, api, path);
 		old = MemoryContextSwitchTo(body_cxt);
-		qs_http_get(req, resp);
+		qs_http_get(&req, resp);
 		MemoryContextSwitchTo(old);
 		qs_requests_sent++;
 		if (resp->transport == QS_TRANSPORT_OK)
@@ -225,128 +206,4 @@ send_request(const QsConn *conn, QsApi api, const char *path,
 		MemoryContextReset(body_cxt);
 		qs_sleep(delay);
 	}
-}
-
-/*
- * The response from another backend (shared memory, with the preload),
- * copied into resp->body_cxt.  On a miss this backend fetches it for all
- * (shared.c), and qs_fetch_keep() shares it.
- */
-static bool
-shared_hit(const QsConn *conn, const char *path, bool missing_ok,
-		   QsResponse *resp)
-{
-	MemoryContext old = MemoryContextSwitchTo(resp->body_cxt);
-	char *body;
-	size_t len;
-	bool hit = qs_shared_cache_get(&resp->key, &resp->status, &body, &len);
-
-	MemoryContextSwitchTo(old);
-	if (hit && resp->status == 404 && !missing_ok)
-	{
-		/* as for the backend's cache: a 404 never answers a listing */
-		resp->status = 0;
-		MemoryContextReset(resp->body_cxt);
-		return false;
-	}
-	if (!hit)
-		return false;
-	elog(DEBUG1,
-		 "qstash: GET %s on server \"%s\": reused from shared "
-		 "memory (HTTP %ld)",
-		 path, conn->servername, resp->status);
-	resp->body = body;
-	resp->len = len;
-	return true;
-}
-
-/*
- * One response of path: rows an identical mapping made of it (signature
- * sig; they hold at least max_rows rows) if the cache has them; else its
- * body, from the cache or fetched, parsed (resp->doc; NULL when the object
- * is missing, HTTP 404 with missing_ok; with lazy, a top-level array is
- * parsed element by element as it is read).  Pass the result to
- * qs_fetch_keep() once mapped.
- */
-void
-qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
-				  bool missing_ok, bool lazy, const char *sig, size_t siglen,
-				  int64 max_rows, QsFetchStats *stats, QsResponse *resp)
-{
-	QsHttpRequest req;
-	QsHttpResponse http;
-	QsCacheHit hit;
-
-	memset(resp, 0, sizeof(*resp));
-	build_request(conn, api, path, &req);
-	resp->key.serverid = conn->serverid;
-	resp->key.umid = conn->umid;
-	resp->key.userid = conn->userid;
-	resp->key.fingerprint = conn->fingerprint;
-	resp->key.url = req.url;
-	/*
-	 * A kept 404 (an id the API does not know, for a lookup that may miss)
-	 * never answers a request that expects the object: that one is sent,
-	 * and fails or succeeds on its own.
-	 */
-	if (qs_cache_get(&resp->key, sig, siglen, max_rows, &hit) &&
-		(hit.status != 404 || missing_ok))
-	{
-		if (stats)
-			stats->cache_hits++;
-		elog(DEBUG1, "qstash: GET %s on server \"%s\": reused (HTTP %ld%s)",
-			 path, conn->servername, hit.status, hit.rows ? ", rows" : "");
-		resp->status = hit.status;
-		resp->rows = hit.rows;
-		if (hit.rows == NULL && hit.status != 404)
-			resp->doc = parse_body(conn, path, hit.body, hit.len, lazy);
-		return;
-	}
-
-	resp->body_cxt = AllocSetContextCreate(
-		CurrentMemoryContext, "qstash response body", ALLOCSET_SMALL_SIZES);
-	if (shared_hit(conn, path, missing_ok, resp))
-	{
-		if (stats)
-			stats->cache_hits++;
-	}
-	else
-	{
-		send_request(conn, api, path, &req, missing_ok, stats, resp->body_cxt,
-					 &http);
-		resp->status = http.status;
-		resp->body = http.body;
-		resp->len = http.body_len;
-		resp->to_share = true;
-	}
-	if (resp->status != 404)
-		resp->doc = parse_body(conn, path, resp->body, resp->len, lazy);
-}
-
-/*
- * Keep a response that parsed and mapped (a body that does not parse is
- * never kept), with the rows mapped from it (or NULL).
- */
-void
-qs_fetch_keep(QsResponse *resp, QsCachedRows *rows)
-{
-	if (resp->to_share)
-		qs_shared_cache_put(&resp->key, resp->status, resp->body,
-							resp->status == 404 ? 0 : resp->len);
-	qs_cache_put(&resp->key, resp->status, resp->body_cxt, resp->body,
-				 resp->status == 404 ? 0 : resp->len, rows);
-	resp->body_cxt = NULL;
-}
-
-QsJson *
-qs_fetch(const QsConn *conn, QsApi api, const char *path, bool missing_ok,
-		 QsFetchStats *stats)
-{
-	QsResponse resp;
-
-	/* parsed whole: a body is kept only once all of it parsed */
-	qs_fetch_response(conn, api, path, missing_ok, false, NULL, 0, -1, stats,
-					  &resp);
-	qs_fetch_keep(&resp, NULL);
-	return resp.doc;
 }

@@ -1,17 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * fetch.h
- *		GET one path of one server as the current user: URL, credentials,
- *		retries, response reuse (cache.c), error mapping and JSON parsing.
+ *		Send one GET of one server as the current user: URL, credentials,
+ *		retries and backoff, error mapping.  response.c decides whether a
+ *		GET is sent at all, and what becomes of its body.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef QSTASH_FETCH_H
 #define QSTASH_FETCH_H
 
-#include "cache.h"
 #include "catalog.h"
-#include "json.h"
+#include "http.h"
 #include "options.h"
 
 typedef struct QsFetchStats
@@ -26,28 +26,18 @@ typedef struct QsFetchStats
 /* HTTP requests sent by this backend, retries included. */
 extern int64 qs_requests_sent;
 
-/* One response (qs_fetch_response). */
-typedef struct QsResponse
+/* One GET: of what, as whom, and where its counts go. */
+typedef struct QsGet
 {
-	const QsCachedRows *rows; /* rows of an identical mapping: no parse */
-	QsJson *doc;			  /* else the parsed body; NULL when missing */
-	long status;
-	/* for qs_fetch_keep() */
-	QsCacheKey key;
-	MemoryContext body_cxt; /* a fetched body; NULL when from the cache */
-	bool to_share;			/* fetched here: qs_fetch_keep() shares it */
-	const char *body;
-	size_t len;
-} QsResponse;
+	const QsConn *conn;
+	QsApi api;
+	const char *path;	 /* path and query string (request.c) */
+	bool missing_ok;	 /* HTTP 404 answers: the object does not exist */
+	QsFetchStats *stats; /* or NULL */
+} QsGet;
 
-extern void qs_fetch_response(const QsConn *conn, QsApi api, const char *path,
-							  bool missing_ok, bool lazy, const char *sig,
-							  size_t siglen, int64 max_rows,
-							  QsFetchStats *stats, QsResponse *resp);
-extern void qs_fetch_keep(QsResponse *resp, QsCachedRows *rows);
-
-/* A response parsed, and kept for reuse. */
-extern QsJson *qs_fetch(const QsConn *conn, QsApi api, const char *path,
-						bool missing_ok, QsFetchStats *stats);
+extern char *qs_fetch_url(const QsGet *get);
+extern void qs_fetch(const QsGet *get, const char *url, MemoryContext body_cxt,
+					 QsHttpResponse *resp);
 
 #endif /* QSTASH_FETCH_H */

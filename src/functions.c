@@ -27,7 +27,7 @@
 #include "options.h"
 #include "qstash.h"
 #include "fetch.h"
-#include "rows.h"
+#include "mapper.h"
 #include "cache.h"
 #include "ratelimit.h"
 #include "runner.h"
@@ -167,10 +167,10 @@ arg_map(FunctionCallInfo fcinfo, const char *epname)
 		else if (strcmp(names[i], "max_rows") == 0)
 			map->max_rows_arg = i;
 		else if (strcmp(names[i], "cursor") == 0 &&
-				 map->ep->shape == QS_SHAPE_PAGES)
+				 map->ep->access == QS_ACCESS_PAGED)
 			map->cursor_arg = i;
 		else if (strcmp(names[i], "max_pages") == 0 &&
-				 map->ep->shape == QS_SHAPE_PAGES)
+				 map->ep->access == QS_ACCESS_PAGED)
 			map->max_pages_arg = i;
 		else if ((map->filters[i] =
 					  arg_filter(map->ep, names[i], &map->ops[i])) == NULL)

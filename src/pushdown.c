@@ -122,7 +122,8 @@ slot_taken(const QsRequestPlan *plan, const QsFilter *f, QsOp op)
 
 		if (f->kind == QSF_TIME)
 		{
-			if (g == f && qs_op_is_lower(p->op) == qs_op_is_lower(op))
+			if (g == f &&
+				qs_plan_op_is_lower(p->op) == qs_plan_op_is_lower(op))
 				return true;
 		}
 		else if (g == f ||
@@ -293,7 +294,7 @@ push_qual(QsRequestPlan *plan, Index relid, Oid tableid, Expr *clause,
 static void
 push_limit(PlannerInfo *root, RelOptInfo *baserel, QsRelInfo *info)
 {
-	if (info->plan->ep->shape != QS_SHAPE_PAGES || !info->all_exact ||
+	if (info->plan->ep->access != QS_ACCESS_PAGED || !info->all_exact ||
 		root->limit_tuples <= 0 ||
 		root->limit_tuples > (double) PG_INT64_MAX ||
 		root->parse->sortClause != NIL ||

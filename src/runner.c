@@ -3,7 +3,7 @@
  * runner.c
  *		The shared endpoint runner: one QsRequest, one response at a time.
  *
- * A request is a sequence of responses:
+ * The requests are the steps of qs_request_steps(), sent in order:
  * - a paged listing (logs, dlq): count=100 (fewer when a limit needs
  *   fewer rows), then cursor=... until the API returns none, the limit is
  *   reached, or qstash.max_pages would be exceeded, which is an error: a
@@ -11,14 +11,12 @@
  *   archive's) starts at the cursor it is given and stops after that many
  *   pages (at most qstash.max_pages), without error: the cursor of the
  *   next page is the caller's to keep;
- * - lookups by key: one per key (a key the API does not know gives no
- *   rows, and the empty key is not sent);
- * - per-instance endpoints (stats): one per period and instance; without
- *   instances given, the account's instances are listed first (a response
- *   of its own, with no rows);
- * - otherwise the one list path.
- * Each response lives in its own memory context, deleted as soon as its
- * rows are stored.  Paths come from qs_request_path() only.
+ * - the account's instances, listed when a per-instance endpoint has none
+ *   given (a response of its own, with no rows), then one GET per listed
+ *   instance and period;
+ * - otherwise one GET per step.
+ * Each response is response.c's, from its request to its release; the
+ * runner gives it the path and the way its rows are made.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,6 +29,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "qstash.h"
+#include "response.h"
 #include "runner.h"
 
 struct QsRunner
@@ -38,15 +37,22 @@ struct QsRunner
 	const QsConn *conn;
 	const QsRequest *req;
 	QsMapper *mapper;
+	QsMapping *mapping;
 	QsFetchStats *stats;
-	List *targets; /* of QsTarget *: responses still to fetch */
-	bool planned;  /* targets built (instances listed) */
-	char *cursor;  /* paged listing: the next page's cursor */
-	HTAB *cursors; /* hashes of every cursor seen, to catch a cycle */
-	int pages;	   /* pages fetched */
-	int64 rows;	   /* rows stored by the listing */
-	bool done;	   /* every response fetched */
+	MemoryContext cxt;		/* the runner's */
+	MemoryContext tmp;		/* one request's path; reset after each */
+	List *steps;			/* of QsStep *: still to send */
+	List *instances;		/* ids listed by a QS_STEP_INSTANCES step */
+	const QsTarget *target; /* of the response being mapped */
+	char *cursor;			/* paged listing: the next page's cursor */
+	HTAB *cursors;			/* hashes of every cursor seen, to catch a cycle */
+	int pages;				/* pages fetched */
+	int64 rows;				/* rows stored by the listing */
+	bool done;				/* every response fetched */
 };
+
+static int64 map_response(void *arg, QsJson *doc, QsRowSink *sink,
+						  char **cursor);
 
 QsRunner *
 qs_runner_start(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
@@ -57,8 +63,14 @@ qs_runner_start(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
 	r->conn = conn;
 	r->req = req;
 	r->mapper = mapper;
+	r->mapping =
+		qs_response_mapping(qs_mapper_tupdesc(mapper), map_response, r);
 	r->stats = stats;
-	r->done = req->empty;
+	r->cxt = CurrentMemoryContext;
+	r->tmp = AllocSetContextCreate(CurrentMemoryContext, "qstash request",
+								   ALLOCSET_SMALL_SIZES);
+	r->steps = qs_request_steps(req);
+	r->done = r->steps == NIL;
 	r->cursor = req->cursor ? pstrdup(req->cursor) : NULL;
 	return r;
 }
@@ -67,11 +79,12 @@ qs_runner_start(const QsConn *conn, const QsRequest *req, QsMapper *mapper,
 static List *
 list_instance_ids(QsRunner *r)
 {
-	const QsEndpoint *users = qs_endpoint_lookup("users");
+	const QsEndpoint *users = qs_instances_endpoint();
+	QsGet get = {r->conn, users->api, users->path, false, r->stats};
 	MemoryContext cxt = AllocSetContextCreate(
 		CurrentMemoryContext, "qstash users list", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	QsJson *doc = qs_fetch(r->conn, users->api, users->path, false, r->stats);
+	QsJson *doc = qs_response_json(&get);
 	List *ids = NIL;
 	int n;
 
@@ -101,111 +114,91 @@ list_instance_ids(QsRunner *r)
 static QsJson *page_rows(QsRunner *r, QsJson *doc);
 static char *page_cursor(const QsEndpoint *ep, QsJson *doc);
 
-static QsTarget *
-make_target(const char *id, const char *qstash_id, const char *period)
-{
-	QsTarget *t = palloc(sizeof(QsTarget));
-
-	t->id = id;
-	t->qstash_id = qstash_id;
-	t->period = period;
-	return t;
-}
-
 /*
- * The responses of a request that is not a paged listing.  Lists the
- * instances (a request) when a per-instance endpoint has none given.
- */
-static List *
-plan_targets(QsRunner *r)
-{
-	const QsRequest *req = r->req;
-	List *targets = NIL;
-	List *instances;
-	ListCell *l1;
-	ListCell *l2;
-
-	if (!req->ep->per_instance)
-	{
-		if (req->ids == NIL || req->ep->path_by_id == NULL)
-			return list_make1(make_target(NULL, NULL, NULL));
-		/* no object has the empty key: no rows, and no request */
-		foreach (l1, req->ids)
-			if (((char *) lfirst(l1))[0] != '\0')
-				targets =
-					lappend(targets, make_target(lfirst(l1), NULL, NULL));
-		return targets;
-	}
-	instances = req->qstash_ids ? req->qstash_ids : list_instance_ids(r);
-	foreach (l1, req->periods)
-		foreach (l2, instances)
-			if (((char *) lfirst(l2))[0] != '\0')
-				targets = lappend(targets,
-								  make_target(NULL, lfirst(l2), lfirst(l1)));
-	return targets;
-}
-
-/*
- * Fetch one response and store its rows (at most max_rows, -1 for all):
- * rows kept from an identical mapping of it when the cache has them, else
- * the mapped body, kept for reuse with its rows.  For a page, *cursor is
- * the next page's cursor.
+ * The runner's mapping of a response (QsMapResponse): the rows of a page
+ * and its cursor, or the whole response.
  */
 static int64
-map_response(QsRunner *r, const char *path, bool missing_ok, const QsTarget *t,
-			 int64 max_rows, Tuplestorestate *store, char **cursor)
+map_response(void *arg, QsJson *doc, QsRowSink *sink, char **cursor)
 {
-	const QsEndpoint *ep = r->req->ep;
-	size_t siglen;
-	const char *sig = qs_mapper_signature(r->mapper, &siglen);
-	QsResponse resp;
-	QsCachedRows *kept;
+	QsRunner *r = (QsRunner *) arg;
+	QsJson *rows;
 	int64 stored = 0;
 
-	/* an element that does not parse fails the call before the keep */
-	qs_fetch_response(r->conn, ep->api, path, missing_ok, true, sig, siglen,
-					  max_rows, r->stats, &resp);
-	if (resp.rows != NULL)
-	{
-		if (cursor)
-			*cursor = resp.rows->cursor;
-		return qs_mapper_put_kept(r->mapper, resp.rows, max_rows, store);
-	}
-	kept = qs_mapper_keep(r->mapper, max_rows);
-	if (resp.doc == NULL)
-		; /* a key or instance the API does not know: no rows */
-	else if (cursor == NULL)
-		stored = qs_mapper_put(r->mapper, resp.doc, t, max_rows, store);
-	else
-	{
-		QsJson *rows = page_rows(r, resp.doc);
-
-		if (rows != NULL)
-			stored = qs_mapper_put(r->mapper, rows, t, max_rows, store);
-		*cursor = page_cursor(ep, resp.doc);
-		if (kept != NULL && *cursor != NULL)
-			kept->cursor = MemoryContextStrdup(kept->cxt, *cursor);
-	}
-	qs_mapper_keep_end(r->mapper);
-	qs_fetch_keep(&resp, kept);
+	if (r->req->ep->access != QS_ACCESS_PAGED)
+		return qs_mapper_put(r->mapper, doc, r->target, r->mapping->max_rows,
+							 sink);
+	rows = page_rows(r, doc);
+	if (rows != NULL)
+		stored = qs_mapper_put(r->mapper, rows, r->target,
+							   r->mapping->max_rows, sink);
+	*cursor = page_cursor(r->req->ep, doc);
 	return stored;
 }
 
-/* Fetch one response of a target and store its rows. */
+/*
+ * Get one response of path and store its rows (at most max_rows, -1 for
+ * all).  For a page, *cursor is the next page's cursor (in the runner's
+ * context).
+ */
 static int64
-fetch_target(QsRunner *r, const QsTarget *t, Tuplestorestate *store)
+get_rows(QsRunner *r, const QsTarget *t, const char *path, bool missing_ok,
+		 int64 max_rows, Tuplestorestate *store, char **cursor)
 {
-	/* a key or instance given by the caller that the API does not know */
-	bool missing_ok = t->id != NULL || r->req->qstash_ids != NIL;
-	MemoryContext cxt = AllocSetContextCreate(
-		CurrentMemoryContext, "qstash response", ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	int64 rows = map_response(r, qs_request_path(r->req, t, 0, NULL),
-							  missing_ok, t, -1, store, NULL);
+	QsGet get = {r->conn, r->req->ep->api, path, missing_ok, r->stats};
+	MemoryContext old;
+	char *next = NULL;
+	int64 stored;
+
+	r->target = t;
+	r->mapping->sig = qs_mapper_signature(r->mapper, &r->mapping->siglen);
+	r->mapping->max_rows = max_rows;
+	stored = qs_response_rows(&get, r->mapping, store, &next);
+	if (cursor != NULL)
+	{
+		old = MemoryContextSwitchTo(r->cxt);
+		*cursor = next ? pstrdup(next) : NULL;
+		MemoryContextSwitchTo(old);
+	}
+	return stored;
+}
+
+/* Send one GET step and store its rows. */
+static int64
+fetch_step(QsRunner *r, const QsStep *s, Tuplestorestate *store)
+{
+	MemoryContext old = MemoryContextSwitchTo(r->tmp);
+	int64 rows = get_rows(r, &s->target, qs_request_step_path(r->req, s),
+						  s->missing_ok, -1, store, NULL);
 
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	MemoryContextReset(r->tmp);
 	return rows;
+}
+
+/*
+ * A QS_STEP_EACH_INSTANCE step becomes one QS_STEP_GET step for each
+ * listed instance (none for the empty id), in the order of the list.
+ */
+static List *
+each_instance(QsRunner *r, const QsStep *each)
+{
+	List *steps = NIL;
+	ListCell *lc;
+
+	foreach (lc, r->instances)
+	{
+		QsStep *s;
+
+		if (((char *) lfirst(lc))[0] == '\0')
+			continue;
+		s = palloc(sizeof(QsStep));
+		*s = *each;
+		s->kind = QS_STEP_GET;
+		s->target.qstash_id = (const char *) lfirst(lc);
+		steps = lappend(steps, s);
+	}
+	return steps;
 }
 
 QS_NORETURN static void
@@ -283,7 +276,8 @@ page_cursor(const QsEndpoint *ep, QsJson *doc)
 										qsjson_kind_phrase(qsjson_kind(c))));
 	}
 	if (memchr(t, '\0', len) != NULL)
-		qs_unexpected_json(ep->name, "Key \"cursor\" contains a NUL character.");
+		qs_unexpected_json(ep->name,
+						   "Key \"cursor\" contains a NUL character.");
 	return len == 0 ? NULL : pnstrdup(t, len);
 }
 
@@ -319,30 +313,23 @@ budget_spent(const QsRunner *r)
 
 /* Fetch the next page of a paged listing and store its rows. */
 static int64
-fetch_page(QsRunner *r, Tuplestorestate *store)
+fetch_page(QsRunner *r, const QsStep *s, Tuplestorestate *store)
 {
 	const QsRequest *req = r->req;
-	QsTarget none = {0};
-	MemoryContext cxt;
 	MemoryContext old;
 	int64 stored;
-	char *cursor = NULL;
 	char *next;
 
 	if (r->pages >= qs_guc_max_pages)
 		too_many_pages(r);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "qstash page",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	stored = map_response(
-		r,
-		qs_request_path(req, &none, qs_request_page_size(req, r->rows),
+	old = MemoryContextSwitchTo(r->tmp);
+	stored = get_rows(
+		r, &s->target,
+		qs_request_path(req, &s->target, qs_request_page_size(req, r->rows),
 						r->cursor),
-		false, &none, req->has_limit ? req->limit - r->rows : -1, store,
-		&cursor);
+		false, req->has_limit ? req->limit - r->rows : -1, store, &next);
 	MemoryContextSwitchTo(old);
-	next = cursor ? pstrdup(cursor) : NULL;
-	MemoryContextDelete(cxt);
+	MemoryContextReset(r->tmp);
 
 	r->pages++;
 	r->rows += stored;
@@ -371,9 +358,13 @@ fetch_page(QsRunner *r, Tuplestorestate *store)
 bool
 qs_runner_fetch(QsRunner *r, Tuplestorestate *store, int64 *rows)
 {
+	MemoryContext old;
+	bool sent = false;
+
 	*rows = 0;
 	if (r->done)
 		return false;
+	old = MemoryContextSwitchTo(r->cxt);
 	/*
 	 * The server or a user mapping changed since the scan started (a cursor
 	 * open across an ALTER or DROP): the next request uses what is there
@@ -381,33 +372,43 @@ qs_runner_fetch(QsRunner *r, Tuplestorestate *store, int64 *rows)
 	 */
 	if (r->conn->generation != qs_conn_generation())
 		r->conn = qs_conn_by_oid(r->conn->serverid, r->conn->userid);
-	if (r->req->ep->shape == QS_SHAPE_PAGES)
+	while (!sent && r->steps != NIL)
 	{
-		if (budget_spent(r))
-		{
-			r->done = true; /* r->cursor is where the next call goes on */
-			return false;
-		}
-		*rows = fetch_page(r, store);
-		return true;
-	}
-	if (!r->planned)
-	{
-		bool listed = r->req->ep->per_instance && r->req->qstash_ids == NIL;
+		QsStep *s = (QsStep *) linitial(r->steps);
 
-		r->targets = plan_targets(r);
-		r->planned = true;
-		if (listed)
-			return true; /* the instances list was this response */
+		switch (s->kind)
+		{
+			case QS_STEP_PAGES:
+				if (budget_spent(r))
+				{
+					/* r->cursor is where the next call goes on */
+					r->steps = NIL;
+					break;
+				}
+				*rows = fetch_page(r, s, store);
+				sent = true;
+				break;
+			case QS_STEP_INSTANCES:
+				/* the instances list is a response of its own */
+				r->instances = list_instance_ids(r);
+				r->steps = list_delete_first(r->steps);
+				sent = true;
+				break;
+			case QS_STEP_EACH_INSTANCE:
+				r->steps = list_concat(each_instance(r, s),
+									   list_delete_first(r->steps));
+				break;
+			case QS_STEP_GET:
+				*rows = fetch_step(r, s, store);
+				r->steps = list_delete_first(r->steps);
+				sent = true;
+				break;
+		}
 	}
-	if (r->targets == NIL)
-	{
+	if (!sent)
 		r->done = true;
-		return false;
-	}
-	*rows = fetch_target(r, (QsTarget *) linitial(r->targets), store);
-	r->targets = list_delete_first(r->targets);
-	return true;
+	MemoryContextSwitchTo(old);
+	return sent;
 }
 
 char *

@@ -15,8 +15,8 @@
 
 #include "fetch.h"
 #include "options.h"
-#include "plan.h"
-#include "rows.h"
+#include "request.h"
+#include "mapper.h"
 
 typedef struct QsRunner QsRunner;
 
