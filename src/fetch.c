@@ -26,11 +26,11 @@
 
 #include "compat.h"
 #include "errors.h"
+#include "fetch.h"
 #include "http.h"
 #include "qstash.h"
 #include "ratelimit.h"
 #include "shared.h"
-#include "fetch.h"
 
 #define QS_BACKOFF_BASE_MS 100
 #define QS_MAX_URL_LENGTH 8192

@@ -10,7 +10,6 @@
  */
 #include "postgres.h"
 
-#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/ruleutils.h"
 

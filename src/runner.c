@@ -23,7 +23,6 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
