@@ -8,6 +8,7 @@ OBJS = \
 	src/http.o \
 	src/json.o \
 	src/ratelimit.o \
+	src/printable.o \
 	src/errors.o \
 	src/options.o \
 	src/catalog.o \

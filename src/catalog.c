@@ -14,7 +14,7 @@
 #include "lib/stringinfo.h"
 
 #include "catalog.h"
-#include "errors.h"
+#include "printable.h"
 
 static const QsColumn users_columns[] = {
 	{"id", "uuid", "id", QSC_TEXT, false},

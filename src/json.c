@@ -17,7 +17,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
-#include "errors.h"
+#include "printable.h"
 #include "json.h"
 
 #define QS_JSON_MAX_DEPTH 64

@@ -34,7 +34,7 @@
 
 #include "catalog.h"
 #include "compat.h"
-#include "errors.h"
+#include "printable.h"
 #include "options.h"
 #include "shared.h"
 #include "qstash.h"
