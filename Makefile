@@ -6,6 +6,7 @@ MODULE_big = qstash
 OBJS = \
 	src/qstash.o \
 	src/http.o \
+	src/prescan.o \
 	src/json.o \
 	src/ratelimit.o \
 	src/printable.o \
