@@ -18,6 +18,7 @@ OBJS = \
 	src/fetch.o \
 	src/cache.o \
 	src/shared.o \
+	src/sharedcache.o \
 	src/runner.o \
 	src/rows.o \
 	src/functions.o \

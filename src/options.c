@@ -36,7 +36,6 @@
 #include "compat.h"
 #include "printable.h"
 #include "options.h"
-#include "shared.h"
 #include "qstash.h"
 
 typedef struct QsOption
@@ -380,7 +379,8 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 /*
  * Bumped whenever any server or user mapping changes (ALTER, DROP, in any
  * session, seen at the next invalidation processing): a QsConn resolved
- * before is out of date.
+ * before is out of date.  (The shared responses watch the same catalogs
+ * themselves: sharedcache.c.)
  */
 static uint64 conn_generation = 1;
 static bool conn_callbacks = false;
@@ -389,7 +389,6 @@ static void
 conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	conn_generation++;
-	qs_shared_bump_generation(); /* the shared responses are out of date */
 }
 
 uint64

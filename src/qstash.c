@@ -29,6 +29,7 @@ int qs_guc_cache_ttl = 0;
 int qs_guc_cache_max_bytes = 64 * 1024 * 1024;
 int qs_guc_max_pages = 100;
 char *qs_guc_ca_file = NULL;
+bool qs_guc_shared_fail_fast = true;
 
 void _PG_init(void);
 
@@ -96,6 +97,13 @@ _PG_init(void)
 		"File of CA certificates used to verify the API's TLS certificate.",
 		"Empty means the system's default trust store.", &qs_guc_ca_file, "",
 		PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable(
+		"qstash.shared_fail_fast",
+		"Fail a request at once while a daily or chat rate limit that any "
+		"backend saw is exhausted.",
+		"Only with shared_preload_libraries = 'qstash'.",
+		&qs_guc_shared_fail_fast, true, PGC_USERSET, 0, NULL, NULL, NULL);
 
 	qs_shared_init();
 
