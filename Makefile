@@ -4,6 +4,7 @@
 EXTENSION = qstash
 MODULE_big = qstash
 OBJS = \
+	src/init.o \
 	src/qstash.o \
 	src/http.o \
 	src/prescan.o \

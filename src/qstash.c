@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * qstash.c
- *		Module entry point: the qstash.* settings.
+ *		The qstash.* settings: their variables, and their definition
+ *		(qs_guc_define(), called by _PG_init() in init.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -9,15 +10,10 @@
 
 #include <limits.h>
 
-#include "fmgr.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "http.h"
 #include "qstash.h"
-#include "shared.h"
-
-PG_MODULE_MAGIC;
 
 char *qs_guc_server = NULL;
 int qs_guc_timeout_ms = 30000;
@@ -31,10 +27,12 @@ int qs_guc_max_pages = 100;
 char *qs_guc_ca_file = NULL;
 bool qs_guc_shared_fail_fast = true;
 
-void _PG_init(void);
-
+/*
+ * Every qstash.* setting but qstash.shared_cache_size, which exists only
+ * when the library is preloaded (sharedcache.c).
+ */
 void
-_PG_init(void)
+qs_guc_define(void)
 {
 	DefineCustomStringVariable(
 		"qstash.server",
@@ -104,10 +102,4 @@ _PG_init(void)
 		"backend saw is exhausted.",
 		"Only with shared_preload_libraries = 'qstash'.",
 		&qs_guc_shared_fail_fast, true, PGC_USERSET, 0, NULL, NULL, NULL);
-
-	qs_shared_init();
-
-	MarkGUCPrefixReserved("qstash");
-
-	qs_http_init();
 }

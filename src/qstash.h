@@ -27,4 +27,6 @@ extern int qs_guc_max_pages;
 extern char *qs_guc_ca_file;
 extern bool qs_guc_shared_fail_fast;
 
+extern void qs_guc_define(void);
+
 #endif /* QSTASH_H */
