@@ -4,9 +4,10 @@
  *		The qstash_fdw validator and the lookup of server settings and user
  *		mapping credentials.
  *
- * Rules (DESIGN §1): every object accepts only its own options; secrets
- * only on user mappings; URLs must be http or https, without user info,
- * and only a superuser may set them; numbers and booleans are checked.
+ * Rules (README, "Options"): every object accepts only its own options;
+ * secrets only on user mappings; no value has a control character; URLs
+ * must be http or https, without user info or query, and only a superuser
+ * may set a new host; numbers and booleans are checked.
  *
  *-------------------------------------------------------------------------
  */
