@@ -4,10 +4,13 @@
 EXTENSION = qstash
 MODULE_big = qstash
 OBJS = \
+	src/init.o \
 	src/qstash.o \
 	src/http.o \
+	src/prescan.o \
 	src/json.o \
 	src/ratelimit.o \
+	src/printable.o \
 	src/errors.o \
 	src/options.o \
 	src/catalog.o \
@@ -18,6 +21,7 @@ OBJS = \
 	src/response.o \
 	src/cache.o \
 	src/shared.o \
+	src/sharedcache.o \
 	src/runner.o \
 	src/convert.o \
 	src/mapper.o \

@@ -4,8 +4,12 @@
  *		The endpoint catalog.  Adding an endpoint is adding an entry here
  *		(and its SQL function in the extension script).
  *
- * The users columns are the union of the fields of the original API page
- * and of the current OpenAPI spec (shared/reference), in the API's order.
+ * The users columns are the union of the fields of QStashUser in the
+ * developer API's OpenAPI spec (upstash/docs, devops/developer-api/
+ * openapi.yml) and of those its earlier revisions documented, which the API
+ * may still send (password, read_only_password, the completion limits,
+ * retention, rate_limit): identity and state, credentials, plan, limits,
+ * then times.  Keys no column claims go to "extra".
  *
  *-------------------------------------------------------------------------
  */
@@ -14,7 +18,7 @@
 #include "lib/stringinfo.h"
 
 #include "catalog.h"
-#include "errors.h"
+#include "printable.h"
 
 static const QsColumn users_columns[] = {
 	{"id", "uuid", "id", QSC_TEXT, false},
@@ -489,7 +493,6 @@ qs_endpoint_column(const QsEndpoint *ep, const char *name)
 	return NULL;
 }
 
-/* The filter of a column of this kind, or NULL. */
 /*
  * What col = v sets: a query parameter, a path id, the instance, or the
  * period.  A qual of a foreign table and an argument of a function both
@@ -507,6 +510,7 @@ qs_endpoint_equality_filter(const QsEndpoint *ep, const char *column)
 	return f;
 }
 
+/* The filter of a column of this kind, or NULL. */
 const QsFilter *
 qs_endpoint_filter(const QsEndpoint *ep, const char *column, QsFilterKind kind)
 {

@@ -9,14 +9,12 @@
 #include "postgres.h"
 
 #include "common/base64.h"
-#include "lib/stringinfo.h"
 
 #include "compat.h"
 #include "errors.h"
 #include "json.h"
 #include "ratelimit.h"
 
-#define QS_UPSTREAM_TEXT_MAX 200
 #define QS_SCRUB_MAX 8192
 
 static int
@@ -127,26 +125,6 @@ qs_scrub_secrets(const QsConn *conn, char *text)
 		mask(text, (const char *) lfirst(lc));
 }
 
-/* printable ASCII only, cut to QS_UPSTREAM_TEXT_MAX characters */
-char *
-qs_printable(const char *s, size_t len)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (size_t i = 0; i < len && buf.len < QS_UPSTREAM_TEXT_MAX; i++)
-	{
-		unsigned char c = (unsigned char) s[i];
-
-		if (c == '\n' || c == '\r' || c == '\t')
-			c = ' ';
-		appendStringInfoChar(&buf, (c >= 0x20 && c < 0x7f) ? (char) c : '?');
-	}
-	if (len > (size_t) buf.len)
-		appendStringInfoString(&buf, "...");
-	return buf.data;
-}
-
 /*
  * The text of an error body: its "error" or "message" member when it is a
  * JSON object (as the official CLI does), else the body itself.
@@ -182,7 +160,7 @@ qs_upstream_text(const QsConn *conn, const char *body, size_t len)
 	if (text == NULL)
 		text = pnstrdup(body, len);
 	/*
-	 * Only the first QS_UPSTREAM_TEXT_MAX printable characters are shown:
+	 * Only the first QS_PRINTABLE_MAX printable characters are shown:
 	 * what lies far beyond them needs no masking (and no scan)
 	 */
 	if (strlen(text) > QS_SCRUB_MAX)

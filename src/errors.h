@@ -11,6 +11,7 @@
 #include "compat.h"
 #include "http.h"
 #include "options.h"
+#include "printable.h" /* qs_printable(), for this module's users */
 
 /* class QS: QStash / HTTP failures (see README, "Errors") */
 #define ERRCODE_QS_BURST_RATE_LIMIT MAKE_SQLSTATE('Q', 'S', '0', '0', '1')
@@ -38,9 +39,6 @@ QS_NORETURN extern void qs_unexpected_json(const char *endpoint,
 /* The upstream error text of a body: printable, cut, secrets removed. */
 extern char *qs_upstream_text(const QsConn *conn, const char *body,
 							  size_t len);
-
-/* Printable ASCII, cut to 200 characters (palloc'd). */
-extern char *qs_printable(const char *s, size_t len);
 
 /* Remove the connection's secrets from a text (in place). */
 extern void qs_scrub_secrets(const QsConn *conn, char *text);

@@ -112,9 +112,6 @@ const_text(Expr *e)
 	return OidOutputFunctionCall(outfunc, c->constvalue);
 }
 
-/* One HTTP round trip dominates any scan: charge it as startup cost. */
-#define QS_REQUEST_COST 10000.0
-
 /* Rows the requests of a plan return, before the quals that stay local. */
 static double
 estimate_rows(const QsRequestPlan *plan)

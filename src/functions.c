@@ -2,7 +2,7 @@
  *
  * functions.c
  *		The set-returning SQL functions.  Each is a thin shell: resolve the
- *		server, fetch through request.c, map through rows.c.
+ *		server, plan the request (plan.c), run it through runner.c and rows.c.
  *
  *-------------------------------------------------------------------------
  */

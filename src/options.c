@@ -4,9 +4,10 @@
  *		The qstash_fdw validator and the lookup of server settings and user
  *		mapping credentials.
  *
- * Rules (DESIGN §1): every object accepts only its own options; secrets
- * only on user mappings; URLs must be http or https, without user info,
- * and only a superuser may set them; numbers and booleans are checked.
+ * Rules (README, "Options"): every object accepts only its own options;
+ * secrets only on user mappings; no value has a control character; URLs
+ * must be http or https, without user info or query, and only a superuser
+ * may set a new host; numbers and booleans are checked.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,9 +35,8 @@
 
 #include "catalog.h"
 #include "compat.h"
-#include "errors.h"
+#include "printable.h"
 #include "options.h"
-#include "shared.h"
 #include "qstash.h"
 
 typedef struct QsOption
@@ -380,7 +380,8 @@ qstash_fdw_validator(PG_FUNCTION_ARGS)
 /*
  * Bumped whenever any server or user mapping changes (ALTER, DROP, in any
  * session, seen at the next invalidation processing): a QsConn resolved
- * before is out of date.
+ * before is out of date.  (The shared responses watch the same catalogs
+ * themselves: sharedcache.c.)
  */
 static uint64 conn_generation = 1;
 static bool conn_callbacks = false;
@@ -389,7 +390,6 @@ static void
 conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	conn_generation++;
-	qs_shared_bump_generation(); /* the shared responses are out of date */
 }
 
 uint64

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * qstash.c
- *		Module entry point: the qstash.* settings.
+ *		The qstash.* settings: their variables, and their definition
+ *		(qs_guc_define(), called by _PG_init() in init.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -9,15 +10,10 @@
 
 #include <limits.h>
 
-#include "fmgr.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "http.h"
 #include "qstash.h"
-#include "shared.h"
-
-PG_MODULE_MAGIC;
 
 char *qs_guc_server = NULL;
 int qs_guc_timeout_ms = 30000;
@@ -29,11 +25,14 @@ int qs_guc_cache_ttl = 0;
 int qs_guc_cache_max_bytes = 64 * 1024 * 1024;
 int qs_guc_max_pages = 100;
 char *qs_guc_ca_file = NULL;
+bool qs_guc_shared_fail_fast = true;
 
-void _PG_init(void);
-
+/*
+ * Every qstash.* setting but qstash.shared_cache_size, which exists only
+ * when the library is preloaded (sharedcache.c).
+ */
 void
-_PG_init(void)
+qs_guc_define(void)
 {
 	DefineCustomStringVariable(
 		"qstash.server",
@@ -97,9 +96,10 @@ _PG_init(void)
 		"Empty means the system's default trust store.", &qs_guc_ca_file, "",
 		PGC_SUSET, 0, NULL, NULL, NULL);
 
-	qs_shared_init();
-
-	MarkGUCPrefixReserved("qstash");
-
-	qs_http_init();
+	DefineCustomBoolVariable(
+		"qstash.shared_fail_fast",
+		"Fail a request at once while a daily or chat rate limit that any "
+		"backend saw is exhausted.",
+		"Only with shared_preload_libraries = 'qstash'.",
+		&qs_guc_shared_fail_fast, true, PGC_USERSET, 0, NULL, NULL, NULL);
 }

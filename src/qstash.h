@@ -25,5 +25,8 @@ extern int qs_guc_cache_ttl;
 extern int qs_guc_cache_max_bytes;
 extern int qs_guc_max_pages;
 extern char *qs_guc_ca_file;
+extern bool qs_guc_shared_fail_fast;
+
+extern void qs_guc_define(void);
 
 #endif /* QSTASH_H */

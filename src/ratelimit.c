@@ -18,7 +18,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "errors.h"
+#include "printable.h"
 #include "ratelimit.h"
 
 /*
