@@ -13,6 +13,7 @@ OBJS = \
 	src/printable.o \
 	src/errors.o \
 	src/options.o \
+	src/conn.o \
 	src/catalog.o \
 	src/plan.o \
 	src/request.o \

@@ -39,7 +39,7 @@
 
 #include "cache.h"
 #include "compat.h"
-#include "options.h"
+#include "conn.h"
 #include "qstash.h"
 
 typedef struct QsCacheEntry

@@ -121,7 +121,11 @@ typedef struct QsEndpoint
 	const char *rows_key_alt; /* and its other spelling */
 	const QsColumn *columns;
 	int ncolumns;
-	const QsFilter *filters; /* in the order of the function's arguments */
+	const QsFilter *filters; /* in request order: a request's parameters
+							  * follow it (qs_plan_sort); fdw_private names
+							  * a filter by its index here; the SQL
+							  * functions match arguments to filters by
+							  * name */
 	int nfilters;
 	double rows; /* planner estimate */
 	const char *description;

@@ -26,6 +26,7 @@
 #include "compat.h"
 #include "convert.h"
 #include "errors.h"
+#include "printable.h"
 
 void
 qs_convert_init(QsColumnConv *a, const QsColumn *col, const char *endpoint,

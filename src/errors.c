@@ -12,6 +12,7 @@
 
 #include "compat.h"
 #include "errors.h"
+#include "printable.h"
 #include "json.h"
 #include "ratelimit.h"
 

@@ -10,8 +10,7 @@
 
 #include "compat.h"
 #include "http.h"
-#include "options.h"
-#include "printable.h" /* qs_printable(), for this module's users */
+#include "conn.h"
 
 /* class QS: QStash / HTTP failures (see README, "Errors") */
 #define ERRCODE_QS_BURST_RATE_LIMIT MAKE_SQLSTATE('Q', 'S', '0', '0', '1')

@@ -43,7 +43,7 @@
 
 #include "catalog.h"
 #include "compat.h"
-#include "options.h"
+#include "conn.h"
 #include "fetch.h"
 #include "mapper.h"
 #include "pushdown.h"

@@ -12,7 +12,7 @@
 
 #include "catalog.h"
 #include "http.h"
-#include "options.h"
+#include "conn.h"
 
 typedef struct QsFetchStats
 {

@@ -2,7 +2,9 @@
  *
  * functions.c
  *		The set-returning SQL functions.  Each is a thin shell: resolve the
- *		server, plan the request (plan.c), run it through runner.c and rows.c.
+ *		server, match the arguments to the endpoint's filters into a request
+ *		plan (plan.c), evaluate it (request.c) and run it (runner.c) into
+ *		the result's tuplestore.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,7 +26,7 @@
 
 #include "catalog.h"
 #include "errors.h"
-#include "options.h"
+#include "conn.h"
 #include "qstash.h"
 #include "fetch.h"
 #include "mapper.h"
@@ -32,6 +34,7 @@
 #include "ratelimit.h"
 #include "runner.h"
 #include "shared.h"
+#include "sharedcache.h"
 
 /* The server argument, or qstash.server when it is NULL. */
 static QsConn *

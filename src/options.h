@@ -1,43 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * options.h
- *		Option validation and the resolved settings of a (server, user)
- *		pair.
+ *		Option validation: the qstash_fdw validator's checks of one value,
+ *		which conn.c repeats on the values it reads.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef QSTASH_OPTIONS_H
 #define QSTASH_OPTIONS_H
 
-#include "catalog.h"
-
-/* A server and the current user's mapping on it, resolved. */
-typedef struct QsConn
-{
-	Oid serverid;
-	Oid userid; /* the user the mapping was looked up for */
-	Oid umid;	/* OID of the user mapping */
-	char *servername;
-	char *api_url;
-	char *qstash_url;
-	int timeout_ms;
-	int connect_timeout_ms;
-	char *email; /* secrets below: never print them */
-	char *api_key;
-	char *token;
-	bool reveal_secrets;
-	uint64 fingerprint; /* hash of the credentials, for cache keys */
-	uint64 generation;	/* qs_conn_generation() when resolved */
-} QsConn;
-
-extern QsConn *qs_conn_by_name(const char *servername);
-extern bool qs_may_use_server(Oid serverid);
-extern uint64 qs_conn_generation(void);
-extern QsConn *qs_conn_by_oid(Oid serverid, Oid userid);
-extern void qs_conn_require_credentials(const QsConn *conn, QsApi api);
-extern const char *qs_conn_base_url(const QsConn *conn, QsApi api);
-
+/* The hosts of the APIs when a server does not name others. */
 #define QS_DEFAULT_API_URL "https://api.upstash.com"
 #define QS_DEFAULT_QSTASH_URL "https://qstash.upstash.io"
+
+extern void qs_option_check_chars(const char *name, const char *value);
+extern int qs_option_ms(const char *name, const char *value);
+extern bool qs_option_bool(const char *name, const char *value);
 
 #endif /* QSTASH_OPTIONS_H */

@@ -31,7 +31,7 @@
 #include "errors.h"
 #include "qstash.h"
 #include "response.h"
-#include "shared.h"
+#include "sharedcache.h"
 
 /* A response on its way. */
 typedef struct QsResponse

@@ -14,7 +14,7 @@
 #include "utils/tuplestore.h"
 
 #include "fetch.h"
-#include "options.h"
+#include "conn.h"
 #include "request.h"
 #include "mapper.h"
 

@@ -2,8 +2,8 @@
  *
  * shared.h
  *		What backends share with shared_preload_libraries = 'qstash':
- *		rate-limit state (see shared.c) and responses (sharedcache.h,
- *		included for the callers of both).  Without the preload every
+ *		rate-limit state, fail-fast and the burst budget (responses:
+ *		sharedcache.h).  Without the preload every
  *		function is a no-op.
  *
  *-------------------------------------------------------------------------
@@ -15,8 +15,7 @@
 
 #include "catalog.h"
 #include "http.h"
-#include "options.h"
-#include "sharedcache.h"
+#include "conn.h"
 
 extern void qs_shared_init(void);
 extern bool qs_shared_on(void);
