@@ -26,8 +26,8 @@ EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(dir $
 # Released scripts never change.  The current version's install script is
 # built: the last released one followed by the upgrade script from it, so
 # a fresh install and an upgrade run the same statements.
-DATA = sql/qstash--0.1.0.sql sql/qstash--0.2.0.sql \
-	sql/qstash--0.1.0--0.2.0.sql sql/qstash--0.2.0--0.3.0.sql
+DATA = src/sql/released/qstash--0.1.0.sql src/sql/released/qstash--0.2.0.sql \
+	src/sql/released/qstash--0.1.0--0.2.0.sql src/sql/qstash--0.2.0--0.3.0.sql
 DATA_built = qstash--$(EXTVERSION).sql
 PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
@@ -49,7 +49,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-qstash--0.3.0.sql: sql/qstash--0.2.0.sql sql/qstash--0.2.0--0.3.0.sql
+qstash--0.3.0.sql: src/sql/released/qstash--0.2.0.sql src/sql/qstash--0.2.0--0.3.0.sql
 	{ echo '/* pg_qstash 0.3.0: built from the two scripts below, by the Makefile */'; \
 	  cat $^; } >$@
 
