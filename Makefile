@@ -31,12 +31,20 @@ OBJS = \
 
 # The version is written once, in qstash.control; the C code gets it from here.
 EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(dir $(lastword $(MAKEFILE_LIST)))qstash.control)
-# Released scripts never change.  The current version's install script is
-# built: the last released one followed by the upgrade script from it, so
-# a fresh install and an upgrade run the same statements.
-DATA = sql/qstash--0.1.0.sql sql/qstash--0.2.0.sql \
-	sql/qstash--0.1.0--0.2.0.sql sql/qstash--0.2.0--0.3.0.sql
-DATA_built = qstash--$(EXTVERSION).sql
+# The SQL (see README, Layout).  Released scripts are installed as they
+# were released, never changed.  The version under development has its
+# scripts built from the parts in src/sql/: the install script is every
+# part, in this order; the upgrade from the last released version is
+# src/sql/upgrade.sql (what only an upgrade does) around the parts an
+# upgrade runs again, so both get their routines, views and comments from
+# the same text.
+UPGRADE_FROM = 0.2.0
+SQL_INSTALL_ONLY = src/sql/schema.sql
+SQL_REPLAYED = src/sql/functions.sql src/sql/snapshots.sql src/sql/archive.sql \
+	src/sql/access.sql src/sql/comments.sql
+DATA = src/sql/released/qstash--0.1.0.sql src/sql/released/qstash--0.2.0.sql \
+	src/sql/released/qstash--0.1.0--0.2.0.sql
+DATA_built = qstash--$(EXTVERSION).sql qstash--$(UPGRADE_FROM)--$(EXTVERSION).sql
 PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
@@ -57,9 +65,28 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-qstash--0.3.0.sql: sql/qstash--0.2.0.sql sql/qstash--0.2.0--0.3.0.sql
-	{ echo '/* pg_qstash 0.3.0: built from the two scripts below, by the Makefile */'; \
-	  cat $^; } >$@
+# The install script: every part, in order.
+qstash--$(EXTVERSION).sql: $(SQL_INSTALL_ONLY) $(SQL_REPLAYED)
+	{ printf '/* pg_qstash %s, built by the Makefile from src/sql/ */\n\n' '$(EXTVERSION)'; \
+	  echo '-- complain if script is sourced in psql, rather than via CREATE EXTENSION'; \
+	  printf '\\echo Use "CREATE EXTENSION qstash" to load this file. \\quit\n'; \
+	  for f in $^; do printf '\n-- %s\n\n' "$$f"; cat "$$f"; done; } >$@
+
+# The upgrade script: upgrade.sql up to its line "-- @parts", the parts an
+# upgrade runs again with CREATE OR REPLACE for functions, procedures and
+# views (an install creates them, never replaces), the rest of upgrade.sql.
+qstash--$(UPGRADE_FROM)--$(EXTVERSION).sql: src/sql/upgrade.sql $(SQL_REPLAYED)
+	@grep -q '^-- @parts' $< || { echo "$<: no line '-- @parts'" >&2; exit 1; }
+	{ printf '/* pg_qstash %s -> %s, built by the Makefile from src/sql/ */\n\n' \
+	    '$(UPGRADE_FROM)' '$(EXTVERSION)'; \
+	  echo '-- complain if script is sourced in psql, rather than via ALTER EXTENSION'; \
+	  printf '\\echo Use "ALTER EXTENSION qstash UPDATE TO %s" to load this file. \\quit\n\n' \
+	    "'$(EXTVERSION)'"; \
+	  sed '/^-- @parts/,$$d' $<; \
+	  for f in $(filter-out $<,$^); do printf '\n-- %s\n\n' "$$f"; \
+	    sed -E 's/^CREATE (FUNCTION|PROCEDURE|VIEW) /CREATE OR REPLACE \1 /' "$$f"; done; \
+	  printf '\n-- %s, continued\n\n' $<; \
+	  sed '1,/^-- @parts/d' $<; } >$@
 
 .PHONY: format
 format:

@@ -55,7 +55,7 @@ for my $f (glob("$root/src/*.c"))
 		$raised{ $sqlstate{$1} } .= " $1";
 	}
 }
-for my $f (glob("$root/sql/qstash--*.sql"))
+for my $f (glob("$root/src/sql/*.sql $root/src/sql/released/*.sql"))
 {
 	my $text = slurp_file($f);
 	while ($text =~ /ERRCODE = '([a-z_]+)'/g)
