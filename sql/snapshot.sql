@@ -29,7 +29,7 @@ SELECT count(*) AS changed_1h_points
     ON a.qstash_id = b.qstash_id AND a.metric = b.metric AND a.series IS NOT DISTINCT FROM b.series
    AND a.ts = b.ts
  WHERE a.value IS DISTINCT FROM b.value OR a.fetched_at IS DISTINCT FROM b.fetched_at;
-SELECT period, count(*), min(ts), max(ts) FROM qstash_stats_history GROUP BY period ORDER BY min(ts) DESC;
+SELECT period, count(*), min(ts), max(ts) FROM qstash_stats_history GROUP BY period ORDER BY min(ts) DESC, period;
 -- the summary: one row per instance per run
 SELECT qstash_snapshot_summary('7d');
 SELECT qstash_snapshot_summary('7d');

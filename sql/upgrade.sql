@@ -136,8 +136,41 @@ SELECT p.oid::regprocedure AS routine, has_function_privilege('regress_qstash_ar
  WHERE p.proname IN ('qstash_archive_logs', 'qstash_archive_dlq', 'qstash_archive_logs_step',
                      'qstash_archive_dlq_step', 'qstash_log_pages', 'qstash_last_cursor')
  ORDER BY p.oid::regprocedure::text;
-SELECT count(*) AS leftover FROM pg_class WHERE relname = 'qstash_upgrade_grants';
+SELECT count(*) AS leftover FROM pg_class
+ WHERE relname IN ('qstash_upgrade_grants', 'qstash_upgrade_kept');
 DROP EXTENSION qstash;
 DROP ROLE regress_qstash_rep, regress_qstash_arch;
+
+-- nothing reaches PUBLIC, even when the installing role's default
+-- privileges give PUBLIC (and another role) EXECUTE on every new routine
+-- and SELECT on every new table: not on a fresh install, not on what an
+-- update creates; the other role keeps what they give it
+CREATE ROLE regress_qstash_app;
+ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC, regress_qstash_app;
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC, regress_qstash_app;
+CREATE FUNCTION ext_grants(OUT public_may bigint, OUT app_may bigint)
+LANGUAGE sql AS $$
+  SELECT count(*) FILTER (WHERE a.grantee = 0),
+         count(*) FILTER (WHERE a.grantee = 'regress_qstash_app'::regrole)
+    FROM pg_depend d
+    JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'qstash'
+    LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+    LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, c.relacl)) a
+   WHERE d.deptype = 'e'
+$$;
+CREATE EXTENSION qstash;
+SELECT * FROM ext_grants();
+DROP EXTENSION qstash;
+CREATE EXTENSION qstash VERSION '0.2.0';
+SELECT * FROM ext_grants();
+ALTER EXTENSION qstash UPDATE;
+SELECT * FROM ext_grants();
+DROP EXTENSION qstash;
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC, regress_qstash_app;
+ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM PUBLIC, regress_qstash_app;
+ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+DROP FUNCTION ext_grants();
+DROP ROLE regress_qstash_app;
 DROP FUNCTION ext_objects();
 RESET client_min_messages;

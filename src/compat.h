@@ -39,6 +39,15 @@
 #endif
 
 /*
+ * VARDATA(), SET_VARSIZE(): in postgres.h until 15; 16 moved them to
+ * varatt.h, included here rather than left to whatever other header
+ * happens to bring it in.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/*
  * create_foreignscan_path(): 17 added fdw_restrictinfo (before
  * fdw_private), 18 added disabled_nodes (after rows).  A scan of ours is
  * never disabled, and has no restrictinfo of its own.

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_foreign_server.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
 #include "common/hashfn.h"

@@ -252,18 +252,21 @@ new_slot(void)
  * gives the claim up.  While another backend fetches the same key, waits
  * for it (interruptibly, at most qstash.timeout_ms).
  *
- * Nothing is allocated under the lock: a hit larger than the buffer held
- * releases it, allocates room and looks again (the buffer only grows, and
- * no body is larger than the arena, so this ends).
+ * Nothing is allocated under the lock: the buffer is allocated first, as
+ * large as the largest hit this backend has seen (most hits are of a size
+ * seen before: one look); a hit larger than that releases the lock,
+ * allocates room and looks again (the buffer only grows, and no body is
+ * larger than the arena, so this ends).
  */
 bool
 qs_shared_cache_get(const QsCacheKey *key, long *status, char **body,
 					size_t *len)
 {
+	static Size largest_hit = 8192;
 	uint32 h;
 	TimestampTz deadline;
-	char *buf = NULL;
-	Size bufsize = 0;
+	char *buf;
+	Size bufsize;
 
 	if (shared == NULL || qs_guc_cache_ttl <= 0 || shared->arena_size == 0)
 		return false;
@@ -275,6 +278,8 @@ qs_shared_cache_get(const QsCacheKey *key, long *status, char **body,
 	}
 	h = key_hash(key);
 	deadline = GetCurrentTimestamp() + (TimestampTz) qs_guc_timeout_ms * 1000;
+	bufsize = Min(largest_hit, shared->arena_size + 1);
+	buf = palloc(bufsize);
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
@@ -297,6 +302,7 @@ qs_shared_cache_get(const QsCacheKey *key, long *status, char **body,
 				return true;
 			}
 			need = e->body_len + 1; /* no room for it: make room, look again */
+			largest_hit = Max(largest_hit, need);
 		}
 		else if (e != NULL && e->inflight && e->pid == MyProcPid)
 			; /* this backend fetches it already (a nested call): no claim */
@@ -317,16 +323,15 @@ qs_shared_cache_get(const QsCacheKey *key, long *status, char **body,
 		LWLockRelease(shared->lock);
 		if (need > 0)
 		{
-			if (buf != NULL)
-				pfree(buf);
+			pfree(buf);
 			buf = palloc(need);
 			bufsize = need;
+			CHECK_FOR_INTERRUPTS();
 			continue;
 		}
 		if (!wait)
 		{
-			if (buf != NULL)
-				pfree(buf);
+			pfree(buf);
 			return false;
 		}
 		(void) WaitLatch(MyLatch,

@@ -223,26 +223,37 @@ COMMENT ON FUNCTION qstash_grant_archiver(text, text) IS
   'Let the role that runs the pg_cron jobs snapshot and archive: USAGE on the servers, EXECUTE on the snapshot and archive routines, SELECT, INSERT and UPDATE on their tables (and DELETE on the progress, for resets); returns the GRANTs it ran';
 
 -- Nothing is granted to PUBLIC: every routine, table and view of the
--- extension that has the default privileges still (that is, this script
--- created it) loses PUBLIC's.  Written once for all, so that no new object
--- can miss it; an upgrade leaves the privileges of the objects it keeps
--- as they are.
+-- extension that this script created (all of them on an install; on an
+-- update, what upgrade.sql did not list as there before) loses PUBLIC's
+-- privileges, whatever it was given on creation (default privileges of
+-- the installing role included).  Written once for all, so that no new
+-- object can miss it; an update leaves the privileges of the objects it
+-- keeps as they are.
 DO $$
 DECLARE
   o record;
+  kept_routines oid[] := '{}';
+  kept_relations oid[] := '{}';
 BEGIN
+  IF to_regclass('pg_temp.qstash_upgrade_kept') IS NOT NULL THEN
+    EXECUTE $q$
+      SELECT coalesce(array_agg(objid) FILTER (WHERE classid = 'pg_proc'::regclass), '{}'),
+             coalesce(array_agg(objid) FILTER (WHERE classid = 'pg_class'::regclass), '{}')
+        FROM pg_temp.qstash_upgrade_kept$q$
+      INTO kept_routines, kept_relations;
+  END IF;
   FOR o IN
     SELECT format('ROUTINE %s', p.oid::regprocedure) AS obj
       FROM pg_proc p
       JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'qstash'
-     WHERE p.proacl IS NULL
+     WHERE p.oid <> ALL (kept_routines)
     UNION ALL
     SELECT format('TABLE %s', c.oid::regclass)
       FROM pg_class c
       JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
       JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'qstash'
-     WHERE c.relacl IS NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+     WHERE c.oid <> ALL (kept_relations) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   LOOP
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', o.obj);
   END LOOP;

@@ -27,6 +27,15 @@ CREATE TEMP TABLE qstash_upgrade_grants ON COMMIT DROP AS
      AND p.proname IN ('qstash_rate_limits', 'qstash_archive_logs', 'qstash_archive_dlq')
      AND a.grantee <> p.proowner AND a.grantee <> 0;
 
+-- The member objects that exist before the update: the parts revoke
+-- PUBLIC's privileges on every other one (created or created anew here),
+-- and leave these as they are (access.sql).
+CREATE TEMP TABLE qstash_upgrade_kept ON COMMIT DROP AS
+  SELECT d.classid, d.objid
+    FROM pg_depend d, pg_extension e
+   WHERE e.extname = 'qstash' AND d.refobjid = e.oid
+     AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e';
+
 -- \dx: an update does not take the comment of the control file.
 COMMENT ON EXTENSION qstash IS
   'Upstash QStash as SQL: instances, limits, usage, message log, DLQ, schedules, queues, URL groups, flow control; pg_cron snapshots and a log/DLQ archive';
@@ -109,3 +118,4 @@ BEGIN
 END
 $$;
 DROP TABLE qstash_upgrade_grants;
+DROP TABLE qstash_upgrade_kept;
