@@ -40,7 +40,7 @@ EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(dir $
 # the same text.
 UPGRADE_FROM = 0.2.0
 SQL_INSTALL_ONLY = src/sql/schema.sql
-SQL_REPLAYED = src/sql/functions.sql src/sql/snapshots.sql src/sql/archive.sql \
+SQL_REPLAYED = src/sql/functions.sql src/sql/snapshots.sql src/sql/archive_steps.sql src/sql/archive.sql \
 	src/sql/access.sql src/sql/comments.sql
 DATA = src/sql/released/qstash--0.1.0.sql src/sql/released/qstash--0.2.0.sql \
 	src/sql/released/qstash--0.1.0--0.2.0.sql

@@ -135,7 +135,7 @@ SELECT pg_catalog.pg_extension_config_dump('qstash_stats_summary_history', '');
 
 -- The archive: what QStash forgets, kept here.  Filled by
 -- qstash_archive_logs() and qstash_archive_dlq() (run by pg_cron, in
--- archive.sql), dumped by pg_dump with their progress.
+-- archive.sql and archive_steps.sql), dumped by pg_dump with their progress.
 CREATE TABLE qstash_log_archive (
   server name NOT NULL,
   LIKE qstash_log_entry,

@@ -50,7 +50,8 @@ ALTER TABLE qstash_stats_history ADD CONSTRAINT qstash_stats_history_key
 
 -- The archive, rebuilt to never stall: its tables get their new columns
 -- (schema.sql says what they hold); its old routines, their run type and
--- the status view go, and archive.sql creates the new ones.
+-- the status view go, and archive_steps.sql and archive.sql create the new
+-- ones.
 -- One spelling across both archives: the log archive says *_headers.
 ALTER TABLE qstash_dlq_history RENAME COLUMN response_header TO response_headers;
 ALTER TABLE qstash_dlq_history RENAME COLUMN callback_header TO callback_headers;
