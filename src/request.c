@@ -449,8 +449,6 @@ qs_request_explain(const QsRequest *r)
 	List *steps = qs_request_steps(r);
 	List *out = NIL;
 	ListCell *lc;
-	QsTarget none = {0};
-
 	if (steps == NIL)
 		return list_make1("none: no row can match");
 	foreach (lc, steps)
@@ -461,14 +459,14 @@ qs_request_explain(const QsRequest *r)
 		{
 			case QS_STEP_PAGES:
 				out = lappend(
-					out,
-					psprintf("GET %s",
-							 qs_request_path(
-								 r, &none, qs_request_page_size(r, 0), NULL)));
+					out, psprintf("GET %s",
+								  qs_request_path(r, &s->target,
+												  qs_request_page_size(r, 0),
+												  NULL)));
 				out = lappend(
 					out, psprintf("then GET %s while the API returns a "
 								  "cursor",
-								  qs_request_path(r, &none, QS_PAGE_SIZE,
+								  qs_request_path(r, &s->target, QS_PAGE_SIZE,
 												  qs_request_next_cursor)));
 				break;
 			case QS_STEP_EACH_INSTANCE:

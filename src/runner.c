@@ -137,28 +137,22 @@ map_response(void *arg, QsJson *doc, QsRowSink *sink, char **cursor)
 
 /*
  * Get one response of path and store its rows (at most max_rows, -1 for
- * all).  For a page, *cursor is the next page's cursor (in the runner's
- * context).
+ * all).  For a page, *cursor is the next page's cursor, in the runner's
+ * context (where the response's own context is made, and deleted).
  */
 static int64
 get_rows(QsRunner *r, const QsTarget *t, const char *path, bool missing_ok,
 		 int64 max_rows, Tuplestorestate *store, char **cursor)
 {
 	QsGet get = {r->conn, r->req->ep->api, path, missing_ok, r->stats};
-	MemoryContext old;
-	char *next = NULL;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
 	int64 stored;
 
 	r->target = t;
 	r->mapping->sig = qs_mapper_signature(r->mapper, &r->mapping->siglen);
 	r->mapping->max_rows = max_rows;
-	stored = qs_response_rows(&get, r->mapping, store, &next);
-	if (cursor != NULL)
-	{
-		old = MemoryContextSwitchTo(r->cxt);
-		*cursor = next ? pstrdup(next) : NULL;
-		MemoryContextSwitchTo(old);
-	}
+	stored = qs_response_rows(&get, r->mapping, store, cursor);
+	MemoryContextSwitchTo(old);
 	return stored;
 }
 
