@@ -49,7 +49,7 @@ PGFILEDESC = "pg_qstash - Upstash QStash data as SQL"
 
 # Regression tests run against the bundled mock API: the launcher starts a
 # fresh mock on 127.0.0.1 for each test file and hands its address to psql.
-REGRESS = options users stats fdw snapshot errors rest rest_icu archive plan response hostile hardening dba upgrade
+REGRESS = options users stats fdw snapshot errors rest rest_icu archive archive_run servers bounds keys plan response hostile hardening dba upgrade
 REGRESS_OPTS = --launcher=$(CURDIR)/test/mock/launch
 # TAP tests (make installcheck runs them too; they start their own clusters)
 TAP_TESTS = 1

@@ -61,10 +61,11 @@ MAX_DELAY_MS = 30000  # bounded: no scripted sleep lasts longer
 
 
 class State:
-    def __init__(self, email, api_key, token):
+    def __init__(self, email, api_key, token, account="eu"):
         self.email = email
         self.api_key = api_key
         self.token = token
+        self.account = ACCOUNTS[account]
         self.lock = threading.Lock()
         self.conn_ids = itertools.count(1)
         self.reset()
@@ -77,8 +78,8 @@ class State:
             self.queue = []
             self.overrides = {}
             self.generated = {}
-            self.logs = LOGS
-            self.dlq = DLQ
+            self.logs = self.account["logs"]
+            self.dlq = self.account["dlq"]
             self.burst = 0          # requests a second; 0: no burst limit
             self.burst_second = 0
             self.burst_count = 0
@@ -151,11 +152,11 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def make_logs(n=250):
+def make_logs(n=250, prefix="msg_"):
     """Newest first, one minute apart; times carry milliseconds."""
     out = []
     for i in range(n):
-        e = {"time": NOW_MS - i * 60000 - i, "messageId": "msg_%04d" % (i // 5),
+        e = {"time": NOW_MS - i * 60000 - i, "messageId": "%s%04d" % (prefix, i // 5),
              "state": LOG_STATES[i % 5], "url": URLS[i % 3], "method": "POST",
              "header": {"Content-Type": ["application/json"]},
              "body": b64(BINARY if i == 7 else '{"n":%d}' % i),
@@ -179,12 +180,12 @@ def make_logs(n=250):
     return out
 
 
-def make_dlq(n=230):
+def make_dlq(n=230, prefix="dlq_"):
     """Newest first, one hour apart."""
     statuses = [500, 502, 404, 429, 500]
     out = []
     for i in range(n):
-        m = {"dlqId": "dlq_%04d" % i, "messageId": "msg_d%04d" % i,
+        m = {"dlqId": "%s%04d" % (prefix, i), "messageId": "msg_%s%04d" % (prefix, i),
              "createdAt": NOW_MS - i * 3600000 - i, "url": URLS[i % 3],
              "method": "POST", "header": {"Upstash-Retries": ["3"]},
              "maxRetries": 3, "notBefore": 0,
@@ -230,11 +231,19 @@ def public(r):
     return {k: v for k, v in r.items() if k != "_seq"}
 
 
-LOGS = make_logs()
-DLQ = make_dlq()
-for _rows in (LOGS, DLQ):
-    for _i, _r in enumerate(_rows):
-        _r["_seq"] = _i
+# Two accounts, as a user with an EU and a US region has two servers: the
+# default ("eu") and a second one ("us", test/mock/launch's QSTASH_MOCK_US_*)
+# with its own instance, message log and DLQ, none of whose ids the first
+# has.  Every test of an operation on one server checks the other's rows.
+ACCOUNTS = {
+    "eu": {"users": "users.json", "logs": make_logs(), "dlq": make_dlq()},
+    "us": {"users": "users_us.json", "stats_offset": 7, "logs": make_logs(60, "us_msg_"),
+           "dlq": make_dlq(40, "us_dlq_")},
+}
+for _a in ACCOUNTS.values():
+    for _rows in (_a["logs"], _a["dlq"]):
+        for _i, _r in enumerate(_rows):
+            _r["_seq"] = _i
 
 
 def gen_rows(kind, n, newest, step_ms, prefix):
@@ -596,23 +605,25 @@ class Handler(BaseHTTPRequestHandler):
         body = self.override(path)
         if body is not None:
             return 200, body
+        users = self.server.state.account["users"]
         if path == "/v2/qstash/users":
-            return 200, load_fixture("users.json")
+            return 200, load_fixture(users)
         if path.startswith("/v2/qstash/user/"):
             uid = path.rsplit("/", 1)[1]
-            for u in json.loads(load_fixture("users.json")):
+            for u in json.loads(load_fixture(users)):
                 if u.get("id") == uid:
                     return 200, json.dumps(u)
             return 404, '{"error":"qstash user not found"}'
         if path.startswith("/v2/qstash/stats/"):
             uid = path.rsplit("/", 1)[1]
             period = urllib.parse.parse_qs(query).get("period", ["1h"])[0]
-            ids = user_ids(load_fixture("users.json"))
+            ids = user_ids(load_fixture(users))
             if uid not in ids:
                 return 404, '{"error":"qstash user not found"}'
             if period not in PERIODS:
                 return 400, '{"error":"invalid period"}'
-            return 200, stats_bytes(ids.index(uid), period)
+            idx = ids.index(uid) + self.server.state.account.get("stats_offset", 0)
+            return 200, stats_bytes(idx, period)
         if path == "/v2/qstash/ipv4":
             return 200, load_fixture("ipv4.json")
         return 404, '{"error":"not found"}'
@@ -724,10 +735,11 @@ class Server(ThreadingHTTPServer):
         pass
 
 
-def make_server(email, api_key, token, port=0, tls=None):
-    """tls: (certfile, keyfile) to serve HTTPS instead of HTTP."""
+def make_server(email, api_key, token, port=0, tls=None, account="eu"):
+    """tls: (certfile, keyfile) to serve HTTPS instead of HTTP; account:
+    whose data it serves (ACCOUNTS)."""
     srv = Server(("127.0.0.1", port), Handler)
-    srv.state = State(email, api_key, token)
+    srv.state = State(email, api_key, token, account)
     if tls:
         import ssl
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
