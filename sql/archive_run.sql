@@ -115,15 +115,16 @@ CALL qstash_archive_logs('upstash', max_requests => 20, overlap => '30 days');
 \o
 SELECT archived_from FROM qstash_archive_state;
 
--- a page that goes back in time (entries newer than where the page before
--- it ended) stops the run with QS042, and keeps the progress as it was
+-- a page that goes back in time (an entry one millisecond newer than where
+-- the page before it ended) stops the run with QS042, and keeps the
+-- progress as it was
 SELECT qstash_archive_reset('upstash', 'logs', since => '2026-11-18 07:00+00');
 \o /dev/null
 CALL qstash_archive_logs('upstash', max_requests => 1);
 \o
 :keep
 SELECT window_oldest FROM qstash_archive_state;
-\! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": [{"time": 1795002000000, "messageId": "late", "state": "CREATED"}], "cursor": "1794990000000-7"}'
+\! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": [{"time": 1794997259902, "messageId": "late", "state": "CREATED"}], "cursor": "1794990000000-7"}'
 CALL qstash_archive_logs('upstash', max_requests => 1);  -- ERROR
 \echo :LAST_ERROR_SQLSTATE
 :moved

@@ -103,6 +103,7 @@ RESET ROLE;
 
 SET client_min_messages = warning;
 DROP SCHEMA k CASCADE;
+DROP FUNCTION show_error(text, text[]);
 DROP EXTENSION qstash CASCADE;
 DROP OWNED BY regress_tok_a, regress_tok_b;
 DROP ROLE regress_tok_a, regress_tok_b;

@@ -35,7 +35,10 @@ qs_plan_op_is_lower(QsOp op)
 	return op == QS_OP_GE || op == QS_OP_GT;
 }
 
-/* catalog order, lower bound first: a stable request and EXPLAIN */
+/*
+ * catalog order, lower bound first, then (two bounds of a time range on
+ * one side) the values' node trees: a stable request and EXPLAIN
+ */
 static int
 cmp_params(const ListCell *a, const ListCell *b)
 {
@@ -44,7 +47,9 @@ cmp_params(const ListCell *a, const ListCell *b)
 
 	if (pa->filter != pb->filter)
 		return pa->filter < pb->filter ? -1 : 1;
-	return (int) pa->op - (int) pb->op;
+	if (pa->op != pb->op)
+		return (int) pa->op - (int) pb->op;
+	return strcmp(nodeToString(pa->value), nodeToString(pb->value));
 }
 
 /* Put the parameters in request order (catalog order of the filters). */

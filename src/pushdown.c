@@ -107,27 +107,23 @@ commute_kind(int op)
 
 /*
  * The request slot a pushed qual fills: one per filter and query parameter
- * (label and labels share "label"), one each for the lower and upper bound
- * of a time range.
+ * (label and labels share "label").  A time range takes every bound: the
+ * request keeps the tightest on each side (request_add_bound), so that two
+ * lower bounds send the later one, whichever the query names first.
  */
 static bool
-slot_taken(const QsRequestPlan *plan, const QsFilter *f, QsOp op)
+slot_taken(const QsRequestPlan *plan, const QsFilter *f)
 {
 	ListCell *lc;
 
+	if (f->kind == QSF_TIME)
+		return false;
 	foreach (lc, plan->params)
 	{
-		QsPlanParam *p = (QsPlanParam *) lfirst(lc);
-		const QsFilter *g = p->filter;
+		const QsFilter *g = ((QsPlanParam *) lfirst(lc))->filter;
 
-		if (f->kind == QSF_TIME)
-		{
-			if (g == f &&
-				qs_plan_op_is_lower(p->op) == qs_plan_op_is_lower(op))
-				return true;
-		}
-		else if (g == f ||
-				 (f->query && g->query && strcmp(f->query, g->query) == 0))
+		if (g == f ||
+			(f->query && g->query && strcmp(f->query, g->query) == 0))
 			return true;
 	}
 	return false;
@@ -272,7 +268,7 @@ push_qual(QsRequestPlan *plan, Index relid, Oid tableid, Expr *clause,
 		f = saop_filter(plan->ep, (ScalarArrayOpExpr *) clause, relid, tableid,
 						&op, &value);
 	if (f == NULL || value == NULL || !is_scan_constant(value) ||
-		slot_taken(plan, f, op))
+		slot_taken(plan, f))
 		return false;
 
 	p = palloc(sizeof(QsPlanParam));

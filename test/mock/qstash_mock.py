@@ -180,12 +180,12 @@ def make_logs(n=250, prefix="msg_"):
     return out
 
 
-def make_dlq(n=230, prefix="dlq_"):
+def make_dlq(n=230, prefix="dlq_", msg_prefix="msg_d"):
     """Newest first, one hour apart."""
     statuses = [500, 502, 404, 429, 500]
     out = []
     for i in range(n):
-        m = {"dlqId": "%s%04d" % (prefix, i), "messageId": "msg_%s%04d" % (prefix, i),
+        m = {"dlqId": "%s%04d" % (prefix, i), "messageId": "%s%04d" % (msg_prefix, i),
              "createdAt": NOW_MS - i * 3600000 - i, "url": URLS[i % 3],
              "method": "POST", "header": {"Upstash-Retries": ["3"]},
              "maxRetries": 3, "notBefore": 0,
@@ -238,7 +238,7 @@ def public(r):
 ACCOUNTS = {
     "eu": {"users": "users.json", "logs": make_logs(), "dlq": make_dlq()},
     "us": {"users": "users_us.json", "stats_offset": 7, "logs": make_logs(60, "us_msg_"),
-           "dlq": make_dlq(40, "us_dlq_")},
+           "dlq": make_dlq(40, "us_dlq_", "us_msg_d")},
 }
 for _a in ACCOUNTS.values():
     for _rows in (_a["logs"], _a["dlq"]):
