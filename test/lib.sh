@@ -78,6 +78,22 @@ qs_build_install() {
     qs_sudo make -C "$QS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 }
 
+# The settings of test/check's second pass over the regression suite (and
+# test/mutate's): whatever users run with must give the same rows.  Tiny
+# work_mem (scans spill to disk), generic plans, parallel query forced
+# everywhere it is allowed, JIT for every expression (force_parallel_mode
+# is debug_parallel_query from PostgreSQL 16 on).  Sets QS_HOSTILE_OPTIONS
+# (a PGOPTIONS value) unless it is set already; after qs_ensure_packages,
+# which knows the major version.
+qs_hostile_options() {
+    local parallel_guc=force_parallel_mode
+    [ "$QS_PG_MAJOR" -lt 16 ] || parallel_guc=debug_parallel_query
+    QS_HOSTILE_OPTIONS=${QS_HOSTILE_OPTIONS:-"-c work_mem=64kB \
+-c plan_cache_mode=force_generic_plan -c $parallel_guc=regress \
+-c jit=on -c jit_above_cost=0 -c jit_inline_above_cost=0 \
+-c jit_optimize_above_cost=0"}
+}
+
 # The OS user that owns the cluster: ourselves, or postgres (created if
 # missing) when we are root.
 qs_pick_user() {
@@ -291,6 +307,7 @@ qs_cleanup() {
 # overwrite each other's build.
 qs_setup() {
     qs_ensure_packages
+    qs_hostile_options
     qs_pick_user
     qs_make_workdir
     trap qs_cleanup EXIT
