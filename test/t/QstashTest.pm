@@ -6,7 +6,9 @@ use warnings;
 
 use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
+use HTTP::Tiny;
 use IPC::Run;
+use JSON::PP ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils ();
 use Test::More ();
@@ -69,6 +71,19 @@ sub requests
 	my ($mock) = @_;
 	my $out = ctl($mock, 'count');
 	return $out =~ /requests=(\d+)/ ? $1 : -1;
+}
+
+# The requests the mock has seen since its last reset (or clearlog), in
+# the order they arrived, whose path starts with $prefix (all without
+# one): hashes with method, path, query and t, the time the mock received
+# it (epoch seconds, the clock Time::HiRes::time reads).
+sub request_log
+{
+	my ($mock, $prefix) = @_;
+	my $res = HTTP::Tiny->new(timeout => 10)->get("$mock->{url}/_mock/log");
+	die "GET /_mock/log: $res->{status} $res->{reason}" unless $res->{success};
+	$prefix //= '';
+	return [ grep { index($_->{path}, $prefix) == 0 } @{ JSON::PP::decode_json($res->{content}) } ];
 }
 
 # Why the PostgreSQL under test has no pg_cron, or '' when it has it
