@@ -68,7 +68,7 @@ $node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
 # 2. a limit remembered in shared memory ends at its reset, given in
 # seconds: refused before it, sent and answered after it
 QstashTest::ctl($mock, 'reset');
-my $reset_s = int(time()) + 3;
+my $reset_s = int(time()) + 4;
 QstashTest::ctl($mock, 'queue', '--path', '/v2/qstash/users', '--status', '429',
 	'--header', 'RateLimit-Limit: 1000', '--header', 'RateLimit-Remaining: 0',
 	'--header', "RateLimit-Reset: $reset_s");
