@@ -98,6 +98,29 @@ like($e3, qr/ERROR:  the Upstash API rejected the credentials/, 'the changed tok
 is(QstashTest::requests($mock), 2, 'with a request');
 $node->safe_psql('postgres', qq{ALTER USER MAPPING FOR tok_a SERVER upstash OPTIONS (SET token '$mock->{token}')});
 
+# 3b. nor does another role's session (its mapping differs only in its
+# token) get tok_a's kept response: its own request is sent
+QstashTest::ctl($mock, 'reset');
+$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
+($q1) = session('SET ROLE tok_a; SELECT count(*) FROM qstash_queues()', '-c qstash.cache_ttl=300');
+is($q1, "2\n", 'token A: kept again');
+my (undef, $e3b) = session('SET ROLE tok_b; SELECT count(*) FROM qstash_queues()', '-c qstash.cache_ttl=300');
+like($e3b, qr/ERROR:  the Upstash API rejected the credentials/, 'token B: its own 401, not token A\'s kept listing');
+is(QstashTest::requests($mock), 2, 'token B: with a request of its own');
+
+# 3c. a kept response ends with qstash.cache_ttl: after it, a new session
+# sends again
+QstashTest::ctl($mock, 'reset');
+$node->safe_psql('postgres', 'SELECT qstash_cache_reset()');
+session('SELECT count(*) FROM qstash_users()', '-c qstash.cache_ttl=1');
+my ($t1) = session('SELECT count(*) FROM qstash_users()', '-c qstash.cache_ttl=1');
+is($t1, "2\n", 'cache_ttl = 1: a second session within the second');
+my $within = QstashTest::requests($mock);
+usleep(1_300_000);
+my ($t2) = session('SELECT count(*) FROM qstash_users()', '-c qstash.cache_ttl=1');
+is($t2, "2\n", 'cache_ttl = 1: a session after it');
+is(QstashTest::requests($mock), $within + 1, 'which sent its request again');
+
 # 4. a shared fetch that fails inside an EXCEPTION block (a subtransaction
 # rolled back, the transaction going on) releases its claim: another
 # session fetches at once, instead of waiting for the first to end
