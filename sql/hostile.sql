@@ -169,6 +169,21 @@ SELECT count(*) FROM cat.queues;  -- ERROR
 \! $QSTASH_MOCK_CTL count
 RESET ROLE;
 
+-- 7. the memory bounds are a superuser's: the role may neither raise nor
+-- lower them (up to 512 MB each a session), unless granted SET on them
+SET ROLE regress_qstash_hostile;
+SELECT h.attempt('SET qstash.max_response_bytes = ''512MB''');
+SELECT h.attempt('SET qstash.cache_max_bytes = ''512MB''');
+SHOW qstash.max_response_bytes;
+RESET ROLE;
+GRANT SET ON PARAMETER qstash.max_response_bytes TO regress_qstash_hostile;
+SET ROLE regress_qstash_hostile;
+SELECT h.attempt('SET qstash.max_response_bytes = ''1MB''');
+SHOW qstash.max_response_bytes;
+RESET qstash.max_response_bytes;
+RESET ROLE;
+REVOKE SET ON PARAMETER qstash.max_response_bytes FROM regress_qstash_hostile;
+
 -- the server never crashed: the role's session still works, once the
 -- mapping is repaired
 ALTER USER MAPPING FOR regress_qstash_hostile SERVER upstash OPTIONS (SET token :'mock_token');

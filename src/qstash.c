@@ -51,10 +51,14 @@ qs_guc_define(void)
 		&qs_guc_connect_timeout_ms, 10000, 1, INT_MAX, PGC_USERSET,
 		GUC_UNIT_MS, NULL, NULL, NULL);
 
+	/*
+	 * The two memory bounds widen what one session may allocate (up to 512
+	 * MB each): a superuser's, or a role's with GRANT SET ON PARAMETER.
+	 */
 	DefineCustomIntVariable("qstash.max_response_bytes",
 							"Largest response body accepted from the API.",
 							NULL, &qs_guc_max_response_bytes, 64 * 1024 * 1024,
-							1024, MaxAllocSize / 2, PGC_USERSET, GUC_UNIT_BYTE,
+							1024, MaxAllocSize / 2, PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("qstash.max_retries",
@@ -81,7 +85,7 @@ qs_guc_define(void)
 		"Within a statement and for qstash.cache_ttl; the oldest responses "
 		"are dropped first.",
 		&qs_guc_cache_max_bytes, 64 * 1024 * 1024, 0, MaxAllocSize / 2,
-		PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+		PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
 
 	DefineCustomIntVariable(
 		"qstash.max_pages",
