@@ -217,7 +217,8 @@ report_transport(const QsConn *conn, const char *path,
 					conn->servername, qs_http_transport_name(resp->transport)),
 			 errdetail_internal("%s", msg),
 			 resp->transport == QS_TRANSPORT_TOO_LARGE
-				 ? errhint("Raise qstash.max_response_bytes if the response "
+				 ? errhint("A superuser, or a role granted SET on it, may "
+						   "raise qstash.max_response_bytes if the response "
 						   "is expected to be this large.")
 			 : resp->transport == QS_TRANSPORT_TIMEOUT
 				 ? errhint("Raise qstash.timeout_ms or the server option "
