@@ -272,17 +272,28 @@ report_redirect(const QsConn *conn, const char *path,
 				 "final address.")));
 }
 
+/*
+ * A request path as errors and the DEBUG lines show it: a copy with every
+ * form of the mapping's credentials masked (a path carries what the API
+ * sent back too, a cursor, and what a query named, an id).
+ */
+char *
+qs_shown_path(const QsConn *conn, const char *path)
+{
+	char *shown = pstrdup(path);
+
+	qs_scrub_secrets(conn, shown);
+	return shown;
+}
+
 /* Raise the error for a response that is not a usable 2xx. */
 void
 qs_report_failure(const QsConn *conn, QsApi api, const char *path,
 				  const QsHttpResponse *resp)
 {
 	char *upstream;
-	char *shown = pstrdup(path);
 
-	/* a path carries what the API sent back too (a cursor): no secret */
-	qs_scrub_secrets(conn, shown);
-	path = shown;
+	path = qs_shown_path(conn, path);
 	if (resp->transport != QS_TRANSPORT_OK)
 		report_transport(conn, path, resp);
 	if (resp->status == 429)

@@ -41,5 +41,6 @@ extern char *qs_upstream_text(const QsConn *conn, const char *body,
 
 /* Remove the connection's secrets from a text (in place). */
 extern void qs_scrub_secrets(const QsConn *conn, char *text);
+extern char *qs_shown_path(const QsConn *conn, const char *path);
 
 #endif /* QSTASH_ERRORS_H */

@@ -191,8 +191,9 @@ qs_fetch(const QsGet *get, const char *url, MemoryContext body_cxt,
 		elog(DEBUG1,
 			 "qstash: GET %s on server \"%s\": %s, HTTP %ld, %zu bytes, "
 			 "%.1f ms",
-			 path, conn->servername, qs_http_transport_name(resp->transport),
-			 resp->status, resp->body_len, resp->elapsed_ms);
+			 qs_shown_path(conn, path), conn->servername,
+			 qs_http_transport_name(resp->transport), resp->status,
+			 resp->body_len, resp->elapsed_ms);
 
 		if (resp->transport == QS_TRANSPORT_OK &&
 			((resp->status >= 200 && resp->status < 300) ||
@@ -202,7 +203,8 @@ qs_fetch(const QsGet *get, const char *url, MemoryContext body_cxt,
 		if (delay < 0)
 			qs_report_failure(conn, api, path, resp);
 		elog(DEBUG1, "qstash: retrying GET %s in %ld ms (retry %d of %d)",
-			 path, delay, attempt + 1, qs_guc_max_retries);
+			 qs_shown_path(conn, path), delay, attempt + 1,
+			 qs_guc_max_retries);
 		MemoryContextReset(body_cxt);
 		qs_sleep(delay);
 	}

@@ -136,7 +136,8 @@ shared_hit(QsResponse *resp)
 	elog(DEBUG1,
 		 "qstash: GET %s on server \"%s\": reused from shared "
 		 "memory (HTTP %ld)",
-		 resp->get->path, resp->get->conn->servername, resp->status);
+		 qs_shown_path(resp->get->conn, resp->get->path),
+		 resp->get->conn->servername, resp->status);
 	resp->body = body;
 	resp->len = len;
 	return true;
@@ -173,7 +174,7 @@ obtain(QsResponse *resp, const QsGet *get, const char *sig, size_t siglen,
 		if (get->stats)
 			get->stats->cache_hits++;
 		elog(DEBUG1, "qstash: GET %s on server \"%s\": reused (HTTP %ld%s)",
-			 get->path, conn->servername, hit.status,
+			 qs_shown_path(conn, get->path), conn->servername, hit.status,
 			 hit.rows ? ", rows" : "");
 		resp->status = hit.status;
 		resp->body = hit.body;

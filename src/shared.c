@@ -383,7 +383,7 @@ qs_shared_before_request(const QsConn *conn, QsApi api, const char *path)
 		elog(DEBUG1,
 			 "qstash: GET %s on server \"%s\": not sent, the rate "
 			 "limit is exhausted (seen by a backend)",
-			 path, conn->servername);
+			 qs_shown_path(conn, path), conn->servername);
 		qs_report_failure(conn, api, path, &fake);
 	}
 	deadline =

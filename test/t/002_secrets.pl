@@ -92,6 +92,12 @@ run_sql('SET qstash.max_retries = 0; SELECT * FROM qstash_logs()');
 queue('--path', '/v2/dlq', '--status', '429', '--header', "X-Echo: $mock->{token}");
 run_sql('SELECT * FROM qstash_dlq()');
 run_sql(q{SELECT * FROM qstash_queues('wrong')});
+# paths that carry a credential (ids a query named): the DEBUG lines mask
+# them as errors do
+run_sql(qq{SELECT count(*) FROM qstash_dlq(dlq_id => 'id-$mock->{token}')});
+run_sql(qq{SELECT count(*) FROM r.schedules WHERE schedule_id = '$mock->{token}'});
+run_sql(qq{SELECT count(*) FROM r.users WHERE id = '00000000-0000-4000-8000-000000000000'
+	UNION ALL SELECT count(*) FROM r.queues WHERE name = 'q$mock->{key}'});
 run_sql(q{IMPORT FOREIGN SCHEMA qstash LIMIT TO (logs) FROM SERVER upstash INTO public;
 	EXPLAIN (VERBOSE, ANALYZE) SELECT * FROM logs WHERE state = 'ERROR' LIMIT 5});
 
@@ -118,6 +124,9 @@ like($log, qr/ERROR:  (?:\w{5}: )?option "api_key" is not accepted on a server/,
 cmp_ok(length($log), '>', 10000, 'the debug5 log was written');
 like($log, qr/qstash: GET \/v2\/qstash\/users/, 'the log has the extension\'s own debug lines');
 like($log, qr/qstash: GET \/v2\/events\?count=100&cursor=/, 'the log has the REST listing\'s pages');
+like($log, qr{qstash: GET /v2/schedules/\*{10,} on server "upstash": ok, HTTP 404},
+	'the log has the lookup of an id that is the token, masked');
+like($log, qr{qstash: GET /v2/dlq\?count=100&dlqIds=id-\*{10,} }, 'and the listing by it');
 
 my $pair = "$mock->{email}:$mock->{key}";
 my $b64 = encode_base64($pair, '');
