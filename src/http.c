@@ -272,46 +272,61 @@ has_control_chars(const char *s)
 }
 
 /*
- * The request headers: Accept, and Authorization built here for both
- * schemes (Basic base64(user:password), or Bearer), so that no credential
- * is left in libcurl's handle after the request: the list is wiped and
- * freed by free_headers().  Returns NULL, with resp filled in, when the
- * headers cannot be built; a credential with a control character (which
- * could start a header of its own) is never sent.
+ * The Authorization header line for both schemes (Basic base64(user:
+ * password), or Bearer), palloc'd; NULL when the request sends none.  Made
+ * before any libcurl object exists, so that an error raised by palloc
+ * leaves no malloc'd list behind.
+ */
+static char *
+auth_line(const QsHttpRequest *req)
+{
+	char *plain;
+	char *enc;
+	char *line;
+	int plen;
+	int elen;
+
+	if (req->username == NULL)
+		return req->bearer ? psprintf("Authorization: Bearer %s", req->bearer)
+						   : NULL;
+	plain =
+		psprintf("%s:%s", req->username, req->password ? req->password : "");
+	plen = strlen(plain);
+	elen = pg_b64_enc_len(plen);
+	enc = palloc(elen + 1);
+	elen = qs_b64_encode(plain, plen, enc, elen);
+	enc[Max(elen, 0)] = '\0';
+	line = psprintf("Authorization: Basic %s", enc);
+	explicit_bzero(plain, plen);
+	explicit_bzero(enc, strlen(enc));
+	pfree(plain);
+	pfree(enc);
+	return line;
+}
+
+/*
+ * The request headers: Accept, and Authorization (auth_line), so that no
+ * credential is left in libcurl's handle after the request: the list is
+ * wiped and freed by free_headers().  Returns NULL, with resp filled in,
+ * when the headers cannot be built; a credential with a control character
+ * (which could start a header of its own) is never sent.  Nothing between
+ * the first curl_slist_append and the return can raise an error.
  */
 static struct curl_slist *
 build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 {
-	struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
-	char *auth = NULL;
+	struct curl_slist *l;
+	char *auth;
 
 	if ((req->username && has_control_chars(req->username)) ||
 		(req->password && has_control_chars(req->password)) ||
 		(req->bearer && has_control_chars(req->bearer)))
 	{
-		if (l)
-			curl_slist_free_all(l);
 		setup_failure(resp, "A credential contains a control character.");
 		return NULL;
 	}
-	if (l != NULL && req->username != NULL)
-	{
-		char *plain = psprintf("%s:%s", req->username,
-							   req->password ? req->password : "");
-		int plen = strlen(plain);
-		int elen = pg_b64_enc_len(plen);
-		char *enc = palloc(elen + 1);
-
-		elen = qs_b64_encode(plain, plen, enc, elen);
-		enc[Max(elen, 0)] = '\0';
-		auth = psprintf("Authorization: Basic %s", enc);
-		explicit_bzero(plain, plen);
-		explicit_bzero(enc, strlen(enc));
-		pfree(plain);
-		pfree(enc);
-	}
-	else if (l != NULL && req->bearer != NULL)
-		auth = psprintf("Authorization: Bearer %s", req->bearer);
+	auth = auth_line(req);
+	l = curl_slist_append(NULL, "Accept: application/json");
 	if (l != NULL && auth != NULL)
 	{
 		struct curl_slist *l2 = curl_slist_append(l, auth);
@@ -329,9 +344,7 @@ build_headers(const QsHttpRequest *req, QsHttpResponse *resp)
 		pfree(auth);
 	}
 	if (l == NULL)
-	{
 		setup_failure(resp, "could not build request headers");
-	}
 	return l;
 }
 
