@@ -2,7 +2,10 @@
  *
  * catalog.c
  *		The endpoint catalog.  Adding an endpoint is adding an entry here
- *		(and its SQL function in the extension script).
+ *		(path, access, shape, columns, filters), its SQL function in
+ *		src/sql/functions.sql and that function's line in functions.c
+ *		(QS_ENDPOINT_FUNCTION); the requests, EXPLAIN and IMPORT FOREIGN
+ *		SCHEMA follow from the entry.
  *
  * The users columns are the union of the fields of QStashUser in the
  * developer API's OpenAPI spec (upstash/docs, devops/developer-api/

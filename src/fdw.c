@@ -3,7 +3,9 @@
  * fdw.c
  *		qstash_fdw: foreign tables over the endpoint catalog.  The callbacks
  *		are thin: pushdown.c decides what goes into the request plan,
- *		plan.c evaluates and renders it, runner.c sends it.
+ *		plan.c keeps it in the plan, request.c evaluates it into the list
+ *		of requests (and renders that list for EXPLAIN), runner.c sends
+ *		them.
  *
  * A scan sends nothing before its first row is asked for (LIMIT 0, an
  * empty outer side, a cursor never fetched cost no request), and then

@@ -9,8 +9,10 @@
  * - libcurl callbacks never raise a PostgreSQL error; they record and
  *   return.  Their buffers grow with MCXT_ALLOC_NO_OOM allocations.
  * - The only error raised while libcurl objects are live is an interrupt
- *   (CHECK_FOR_INTERRUPTS), inside PG_TRY, and PG_FINALLY detaches the
- *   handle and frees the header list before it propagates.
+ *   (CHECK_FOR_INTERRUPTS), inside PG_TRY; PG_CATCH detaches the handle
+ *   and frees the header list (end_transfer) before it propagates, as the
+ *   normal end does.  Nothing else between building the header list and
+ *   freeing it can raise an error (build_headers makes its pallocs first).
  * - The easy and multi handles are kept for the life of the backend, so
  *   the connection to the API is reused (keep-alive).
  *

@@ -5,7 +5,7 @@
  *
  *		1. reuse: rows an identical mapping made of it (cache.c), else its
  *		   body from the cache or, with the preload, from another backend
- *		   (shared.c), else fetch it (fetch.c);
+ *		   (sharedcache.c), else fetch it (fetch.c);
  *		2. parse it (json.c; a top-level array element by element, as the
  *		   mapping reads it);
  *		3. map it into the caller's tuplestore through a row sink that also
@@ -113,7 +113,7 @@ parse_body(const QsResponse *resp, bool lazy)
 /*
  * The response from another backend (shared memory, with the preload),
  * copied into resp->body_cxt.  On a miss this backend fetches it for all
- * (shared.c), and shares it once kept.
+ * (sharedcache.c), and shares it once kept.
  */
 static bool
 shared_hit(QsResponse *resp)
