@@ -205,8 +205,6 @@ remember(Oid serverid, QsApi api, const char *kind, char *limit,
 	MemoryContext old;
 	QsObservedLimit *o;
 
-	if (limit == NULL && remaining == NULL && reset == NULL)
-		return;
 	if (observed_cxt == NULL)
 		observed_cxt = AllocSetContextCreate(
 			TopMemoryContext, "qstash rate limits", ALLOCSET_SMALL_SIZES);
@@ -238,30 +236,50 @@ remember(Oid serverid, QsApi api, const char *kind, char *limit,
 }
 
 /*
- * Record every rate-limit header family a response carries, whatever its
- * status: QStash sends Burst-RateLimit-* on successful responses too.  A
- * successful response without the headers of a limit that refuses every
- * request until its reset (daily, chat requests) proves that limit is not
- * exhausted: a remaining 0 recorded before becomes unknown.
+ * What resp says of the limits of family f, whatever its status: QStash
+ * sends Burst-RateLimit-* on successful responses too.  A successful
+ * response without the headers of a limit that refuses every request until
+ * its reset (daily, chat requests) proves that limit is not exhausted.
  */
+void
+qs_ratelimit_observation(const QsHttpResponse *resp,
+						 const QsRateLimitFamily *f, QsObservation *obs)
+{
+	obs->limit = qs_http_header(resp, f->limit);
+	obs->remaining = qs_http_header(resp, f->remaining);
+	obs->reset = qs_http_header(resp, f->reset);
+	if (obs->limit != NULL || obs->remaining != NULL || obs->reset != NULL)
+		obs->what = QS_OBSERVED_FIGURES;
+	else if (f->until_reset && resp->status >= 200 && resp->status < 300)
+		obs->what = QS_OBSERVED_NOT_EXHAUSTED;
+	else
+		obs->what = QS_OBSERVED_NOTHING;
+}
+
+/* Is a recorded remaining (raw, NULL or "" when unknown) the exhausted 0? */
+bool
+qs_ratelimit_exhausted(const char *remaining)
+{
+	return remaining != NULL && strcmp(remaining, "0") == 0;
+}
+
+/* Record what a response says of every family, for the view. */
 void
 qs_ratelimit_observe(Oid serverid, QsApi api, const QsHttpResponse *resp)
 {
-	bool success = resp->status >= 200 && resp->status < 300;
-
 	for (int i = 0; i < QS_RL_FAMILIES; i++)
 	{
 		const QsRateLimitFamily *f = &qs_ratelimit_families[i];
-		char *limit = qs_http_header(resp, f->limit);
-		char *remaining = qs_http_header(resp, f->remaining);
-		char *reset = qs_http_header(resp, f->reset);
+		QsObservation obs;
 		QsObservedLimit *o;
 
-		if (limit != NULL || remaining != NULL || reset != NULL)
-			remember(serverid, api, f->kind, limit, remaining, reset);
-		else if (success && f->until_reset &&
+		qs_ratelimit_observation(resp, f, &obs);
+		if (obs.what == QS_OBSERVED_FIGURES)
+			remember(serverid, api, f->kind, obs.limit, obs.remaining,
+					 obs.reset);
+		else if (obs.what == QS_OBSERVED_NOT_EXHAUSTED &&
 				 (o = find_observed(serverid, api, f->kind)) != NULL &&
-				 o->remaining != NULL && strcmp(o->remaining, "0") == 0)
+				 qs_ratelimit_exhausted(o->remaining))
 		{
 			pfree(o->remaining);
 			o->remaining = NULL;

@@ -51,6 +51,32 @@ typedef struct QsRateLimitFamily
 extern const QsRateLimitFamily qs_ratelimit_families[QS_RL_FAMILIES];
 
 /*
+ * What one response says of one family of limits: its figures, or (a
+ * success without them, for a limit that refuses every request until its
+ * reset) that the limit is not exhausted, or nothing.  The one rule both
+ * the backend's record (the view) and the shared one apply.
+ */
+typedef enum QsObservationKind
+{
+	QS_OBSERVED_NOTHING,
+	QS_OBSERVED_FIGURES, /* limit, remaining, reset: raw, NULL if absent */
+	QS_OBSERVED_NOT_EXHAUSTED /* a remaining 0 recorded before is unknown */
+} QsObservationKind;
+
+typedef struct QsObservation
+{
+	QsObservationKind what;
+	char *limit;
+	char *remaining;
+	char *reset;
+} QsObservation;
+
+extern void qs_ratelimit_observation(const QsHttpResponse *resp,
+									 const QsRateLimitFamily *f,
+									 QsObservation *obs);
+extern bool qs_ratelimit_exhausted(const char *remaining);
+
+/*
  * The last rate-limit figures seen per (server, API, kind), for the view.
  * The developer API and the QStash API have limits of their own.
  */

@@ -174,41 +174,38 @@ store_raw(char *dst, const char *src)
 		strlcpy(dst, src, QS_RAW_LEN);
 }
 
+/*
+ * Apply what resp says of family f (qs_ratelimit_observation, the rule
+ * the backend's own record applies too) to the shared record.  A limit
+ * shown not to be exhausted any more (a plan upgrade, a reset earlier than
+ * announced) gets an unknown remaining, so no backend is refused on its
+ * account.
+ */
 static void
 observe_family(const QsConn *conn, QsApi api, const QsRateLimitFamily *f,
 			   const QsHttpResponse *resp)
 {
-	char *l = qs_http_header(resp, f->limit);
-	char *r = qs_http_header(resp, f->remaining);
-	char *t = qs_http_header(resp, f->reset);
+	QsObservation obs;
 	QsSharedLimit *s;
 
-	if (l == NULL && r == NULL && t == NULL)
-	{
-		/*
-		 * A success without this family's headers: a limit that refuses
-		 * every request until its reset is not exhausted any more (a plan
-		 * upgrade, a reset earlier than announced).  Its remaining becomes
-		 * unknown, so no backend is refused on its account.
-		 */
-		if (!f->until_reset || resp->status < 200 || resp->status >= 300)
-			return;
-		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-		s = find_limit(conn->serverid, conn->fingerprint, api, f->kind, false);
-		if (s != NULL && strcmp(s->remaining, "0") == 0)
-		{
-			s->remaining[0] = '\0';
-			s->observed_at = GetCurrentTimestamp();
-		}
-		LWLockRelease(shared->lock);
+	qs_ratelimit_observation(resp, f, &obs);
+	if (obs.what == QS_OBSERVED_NOTHING)
 		return;
-	}
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	s = find_limit(conn->serverid, conn->fingerprint, api, f->kind, true);
-	store_raw(s->limit, l);
-	store_raw(s->remaining, r);
-	store_raw(s->reset, t);
-	s->observed_at = GetCurrentTimestamp();
+	s = find_limit(conn->serverid, conn->fingerprint, api, f->kind,
+				   obs.what == QS_OBSERVED_FIGURES);
+	if (obs.what == QS_OBSERVED_FIGURES)
+	{
+		store_raw(s->limit, obs.limit);
+		store_raw(s->remaining, obs.remaining);
+		store_raw(s->reset, obs.reset);
+		s->observed_at = GetCurrentTimestamp();
+	}
+	else if (s != NULL && qs_ratelimit_exhausted(s->remaining))
+	{
+		s->remaining[0] = '\0';
+		s->observed_at = GetCurrentTimestamp();
+	}
 	LWLockRelease(shared->lock);
 }
 
@@ -341,7 +338,7 @@ known_exhausted(const QsConn *conn, QsApi api, QsHttpResponse *fake)
 			continue;
 		LWLockAcquire(shared->lock, LW_SHARED);
 		l = find_limit(conn->serverid, conn->fingerprint, api, f->kind, false);
-		if (l != NULL && strcmp(l->remaining, "0") == 0)
+		if (l != NULL && qs_ratelimit_exhausted(l->remaining))
 		{
 			exhausted = true;
 			memcpy(limit, l->limit, QS_RAW_LEN);
