@@ -36,6 +36,9 @@
 #include "shared.h"
 #include "sharedcache.h"
 
+/* the longest cursor of a listing that is kept (check_cursor) */
+#define QS_CURSOR_MAX 1024
+
 /* The server argument, or qstash.server when it is NULL. */
 static QsConn *
 server_arg(FunctionCallInfo fcinfo, int argno)
@@ -268,7 +271,19 @@ set_page_window(FunctionCallInfo fcinfo, const QsArgMap *map, QsRequest *req)
 static void
 check_cursor(const QsConn *conn, const QsEndpoint *ep, const char *cursor)
 {
-	char *scrubbed = pstrdup(cursor);
+	char *scrubbed;
+
+	/*
+	 * The API's are about 20 characters ("1686652644442-12"); a kept one
+	 * must fit in the URL of the next page, or the archive would stall on
+	 * it, run after run
+	 */
+	if (strlen(cursor) > QS_CURSOR_MAX)
+		qs_unexpected_json(ep->name,
+						   psprintf("Key \"cursor\" is longer than %d "
+									"characters.",
+									QS_CURSOR_MAX));
+	scrubbed = pstrdup(cursor);
 
 	for (const char *p = cursor; *p; p++)
 	{
