@@ -162,11 +162,15 @@ SELECT server, api, kind, remaining FROM qstash_rate_limits ORDER BY 1, 2, 3;
 -- refused it (0.1.0) is never sent
 UPDATE pg_user_mapping SET umoptions = array_replace(umoptions, 'token=' || :'mock_token', E'token=x\r\nHost: evil.example')
  WHERE umuser = 'regress_qstash_hostile'::regrole;
+GRANT EXECUTE ON FUNCTION qstash_requests_sent() TO regress_qstash_hostile;
 SET ROLE regress_qstash_hostile;
 \! $QSTASH_MOCK_CTL reset
+SELECT qstash_requests_sent() AS sent_before \gset
 SELECT count(*) FROM cat.queues;  -- ERROR
 \echo :LAST_ERROR_SQLSTATE
 \! $QSTASH_MOCK_CTL count
+-- and counts as no request sent
+SELECT qstash_requests_sent() - :sent_before AS counted;
 RESET ROLE;
 
 -- 7. the memory bounds are a superuser's: the role may neither raise nor
