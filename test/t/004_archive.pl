@@ -472,8 +472,9 @@ like($err, qr/ERROR:  canceling statement due to statement timeout/, 'statement_
 is(psql_row(q{SELECT last_error, last_run_requests, (SELECT count(*) FROM qstash_log_archive
 	WHERE server = 'cronsrv' AND message_id LIKE 't%') FROM qstash_archive_status
 	WHERE server = 'cronsrv' AND kind = 'logs'}),
-	'canceling statement due to statement timeout|2|200',
-	'the 2 pages read before are kept, and the cancel recorded (the cancelled request is not counted)');
+	'canceling statement due to statement timeout|3|200',
+	'the 2 pages read before are kept, and the cancel recorded (the cancelled request counted: it reached the API)');
+is(QstashTest::requests($cmock), 3, 'the run\'s count of requests is what the mock received');
 
 # a larger backfill later: a NOTICE, and the one call that extends it
 ($out, $err) = psql_err(q{CALL qstash_archive_logs('cronsrv', max_requests => 1, backfill => '30 days')});
