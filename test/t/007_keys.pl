@@ -143,8 +143,14 @@ my $fetcher = IPC::Run::start([ 'psql', '-XAtq', '-h', $node->host, '-p', $node-
 	  PERFORM pg_sleep(8);
 	END
 	$$;} ], '>', \$fo, '2>', \$fe);
-# the failure is in: the fetcher sleeps in the same transaction
-usleep(100_000) while QstashTest::requests($mock) < 1;
+# the failure is in: the fetcher sleeps in the same transaction (at most
+# 10 s for its request to arrive)
+for (1 .. 100)
+{
+	last if QstashTest::requests($mock) >= 1;
+	usleep(100_000);
+}
+is(QstashTest::requests($mock), 1, 'the fetcher sent its request');
 usleep(700_000);
 QstashTest::ctl($mock, 'clearlog');
 my $t0 = time();
