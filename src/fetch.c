@@ -175,14 +175,12 @@ qs_fetch(const QsGet *get, const char *url, MemoryContext body_cxt,
 		/*
 		 * Counted before it goes: a request a cancel interrupts may have
 		 * reached the API, and spent a request of its limits (and of an
-		 * archive run's budget); one that could not be built was not sent.
+		 * archive run's budget).
 		 */
 		qs_requests_sent++;
 		old = MemoryContextSwitchTo(body_cxt);
 		qs_http_get(&req, resp);
 		MemoryContextSwitchTo(old);
-		if (resp->transport == QS_TRANSPORT_SETUP)
-			qs_requests_sent--;
 		if (resp->transport == QS_TRANSPORT_OK)
 		{
 			qs_ratelimit_observe(conn->serverid, api, resp);
