@@ -87,6 +87,14 @@ SELECT dlq_id, body, body_text, body IS NULL AS body_null, body_text IS NULL AS 
 -- the log, the same rules
 \! $QSTASH_MOCK_CTL queue --path /v2/events --body '{"events": [{"messageId": "e1", "time": 1, "bodyBase64": "", "body": "cGxhaW4="}, {"messageId": "e2", "time": 1, "body": ""}, {"messageId": "e3", "time": 1}]}'
 SELECT message_id, body, body_text, body IS NULL AS body_null FROM qstash_logs() ORDER BY message_id;
+-- a body of another JSON kind, a message that is not an object: errors
+-- that name the kind they met, with its article
+\! $QSTASH_MOCK_CTL queue --path /v2/dlq --body '{"messages": [{"dlqId": "b9", "bodyBase64": ["eA=="]}]}'
+SELECT dlq_id, body FROM qstash_dlq();  -- ERROR
+\! $QSTASH_MOCK_CTL queue --path /v2/dlq --body '{"messages": [{"dlqId": "b10", "body": {"a": 1}}]}'
+SELECT dlq_id, body FROM qstash_dlq();  -- ERROR
+\! $QSTASH_MOCK_CTL queue --path /v2/dlq --body '{"messages": [["b11"]]}'
+SELECT dlq_id FROM qstash_dlq();  -- ERROR
 
 SET client_min_messages = warning;
 DROP SCHEMA r CASCADE;

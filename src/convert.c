@@ -44,14 +44,21 @@ qs_convert_init(QsColumnConv *a, const QsColumn *col, const char *endpoint,
 	a->mcxt = CurrentMemoryContext;
 }
 
+/* The value v of key (the column's, or its other spelling) is not expected. */
+QS_NORETURN static void
+wrong_key_type(QsColumnConv *a, const char *key, const char *expected,
+			   QsJson *v)
+{
+	qs_unexpected_json(a->endpoint,
+					   psprintf("Key \"%s\" is %s, expected %s.", key,
+								qsjson_kind_phrase(qsjson_kind(v)), expected));
+}
+
 QS_NORETURN static void
 wrong_type(QsColumnConv *a, const char *expected, QsJson *v)
 {
-	qs_unexpected_json(
-		a->endpoint,
-		psprintf("Key \"%s\" is a %s, expected %s.",
-				 a->col->json_key ? a->col->json_key : a->col->name,
-				 qsjson_kind_name(qsjson_kind(v)), expected));
+	wrong_key_type(a, a->col->json_key ? a->col->json_key : a->col->name,
+				   expected, v);
 }
 
 /*
@@ -215,7 +222,7 @@ body_bytes(QsColumnConv *a, QsJson *row, const char **data, int *len)
 	if (b64 != NULL && qsjson_kind(b64) != QSJ_NULL)
 		wrong_type(a, "a base64 string", b64);
 	if (plain != NULL && qsjson_kind(plain) != QSJ_NULL)
-		wrong_type(a, "a string", plain);
+		wrong_key_type(a, c->alt_key, "a string", plain);
 	return false;
 }
 

@@ -492,8 +492,8 @@ qs_mapper_put(QsMapper *m, QsJson *doc, const QsTarget *target, int64 max_rows,
 			if (target->shape != QS_SHAPE_SCALARS &&
 				qsjson_kind(row) != QSJ_OBJECT)
 				unexpected_shape(
-					m, psprintf("Element %d is a %s, expected an object.",
-								r + 1, qsjson_kind_name(qsjson_kind(row))));
+					m, psprintf("Element %d is %s, expected an object.", r + 1,
+								qsjson_kind_phrase(qsjson_kind(row))));
 			put_row(m, row, &no_point, sink);
 		}
 		stored = n;
